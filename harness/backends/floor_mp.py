@@ -1,0 +1,66 @@
+"""``mp_spawn`` / ``mp_forkserver`` floors: a bare ``multiprocessing`` context.
+
+The child target is :func:`harness.childside.socket_entry`; the worker's
+``__main__`` (``harness.worker``) imports nothing heavy at module level, so the
+spawn child's re-import of ``__main__`` costs what multiprocessing itself costs.
+The forkserver is started by the first spawn of the worker: that cost lands in
+the *cold* sample, as it does for a real program.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import trio
+
+from harness import childside
+from harness.backends.base import Availability, Backend, Session
+from harness.backends.socket_child import ProcessHandle, SocketSession, open_rendezvous
+
+
+class MpSession(SocketSession):
+    def __init__(self, rendezvous, backend: str, method: str) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(rendezvous, backend)
+        self._ctx = multiprocessing.get_context(method)
+
+    async def _start(self, token: str) -> ProcessHandle:
+        proc = self._ctx.Process(target=childside.socket_entry, args=self.child_args(token))
+        proc.start()
+        assert proc.pid is not None
+
+        async def wait() -> None:
+            await trio.lowlevel.wait_readable(proc.sentinel)
+            proc.join()
+            proc.close()
+
+        return ProcessHandle(proc.pid, wait)
+
+
+class MpBackend(Backend):
+    method: str
+
+    def availability(self) -> Availability:
+        if self.method not in multiprocessing.get_all_start_methods():
+            return Availability.no(f"multiprocessing start method {self.method!r} is not available on this platform")
+        return Availability.ok()
+
+    @asynccontextmanager
+    async def session(self, transport: str) -> AsyncIterator[Session]:
+        async with open_rendezvous(transport) as rendezvous:
+            yield MpSession(rendezvous, self.name, self.method)
+
+
+class MpSpawnBackend(MpBackend):
+    """multiprocessing 'spawn' context: a fresh interpreter unpickles the target."""
+
+    name = "mp_spawn"
+    method = "spawn"
+
+
+class MpForkserverBackend(MpBackend):
+    """multiprocessing 'forkserver' context: children forked from a server process."""
+
+    name = "mp_forkserver"
+    method = "forkserver"

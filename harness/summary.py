@@ -1,0 +1,152 @@
+"""The end-of-run table: medians, p90, ratio to the fastest, subint ratios."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from harness.results import Cell, ResultSet
+from harness.stats import format_value, median, quantile
+
+SUBINT_BASELINES = ("trio", "mp_spawn", "mp_forkserver")
+RATIO_SCENARIOS = ("spawn_warm", "spawn_cold", "teardown", "rpc_rtt")
+
+
+@dataclass
+class Row:
+    cell: Cell
+    n: int
+    median: float
+    p90: float
+    ratio_to_fastest: float
+
+    def extra(self) -> str:
+        c = self.cell
+        if c.scenario == "stream" and self.median > 0:
+            size = float(c.metadata.get("message_bytes", 0) or 0)
+            return f"{1 / self.median:,.0f} msg/s, {size / self.median / 1e6:,.1f} MB/s"
+        if c.scenario == "fanout" and c.param.startswith("N="):
+            n = int(c.param[2:])
+            return f"{format_value(self.median / n, 'second')}/child"
+        return ""
+
+    def as_json(self) -> dict[str, Any]:
+        c = self.cell
+        return {
+            "python": c.python, "layer": c.layer, "backend": c.backend, "scenario": c.scenario,
+            "param": c.param, "transport": c.transport, "unit": c.unit, "n": self.n,
+            "median": self.median, "p90": self.p90, "ratio_to_fastest": self.ratio_to_fastest,
+        }
+
+
+def _group(cell: Cell) -> tuple[str, str, str, str]:
+    return (cell.python, cell.layer, cell.scenario, cell.param)
+
+
+def rows(rs: ResultSet) -> list[Row]:
+    cells = [c for c in rs.cells.values() if c.values]
+    best: dict[tuple[str, str, str, str], float] = {}
+    for c in cells:
+        m = median(c.values)
+        g = _group(c)
+        best[g] = min(best.get(g, m), m)
+    out = [
+        Row(c, len(c.values), median(c.values), quantile(c.values, 0.9), median(c.values) / best[_group(c)])
+        for c in cells
+    ]
+    order = {"spawn_cold": 0, "spawn_warm": 1, "teardown": 2, "rpc_rtt": 3, "stream": 4, "fanout": 5,
+             "memory_uss": 6, "memory_rss": 7}
+
+    def sort_key(r: Row) -> tuple[Any, ...]:
+        c = r.cell
+        num = int("".join(ch for ch in c.param if ch.isdigit()) or 0)
+        scale = 1 << 20 if "MiB" in c.param else 1 << 10 if "KiB" in c.param else 1
+        return (c.python, c.layer, order.get(c.scenario, 99), num * scale, r.median, c.backend)
+
+    return sorted(out, key=sort_key)
+
+
+def subint_ratios(rs: ResultSet) -> list[dict[str, Any]]:
+    """subint / baseline median ratios, per Python and layer, for key scenarios."""
+    out: list[dict[str, Any]] = []
+    index = {(c.python, c.layer, c.backend, c.scenario, c.param): c for c in rs.cells.values() if c.values}
+    for (py, layer, backend, scenario, param), c in sorted(index.items()):
+        if backend != "subint" or scenario not in RATIO_SCENARIOS:
+            continue
+        for base in SUBINT_BASELINES:
+            other = index.get((py, layer, base, scenario, param))
+            if other is None:
+                continue
+            out.append({
+                "python": py, "layer": layer, "scenario": scenario, "param": param,
+                "baseline": base, "ratio": median(c.values) / median(other.values),
+            })
+    return out
+
+
+def problems(rs: ResultSet) -> list[dict[str, Any]]:
+    """Cells that did not measure: hung, error, unavailable, interrupted (deduplicated)."""
+    seen: set[tuple[Any, ...]] = set()
+    out = []
+    for s in rs.statuses:
+        if s.get("status") == "ok":
+            continue
+        job = None if s.get("status") == "unavailable" else s.get("job")
+        key = (s.get("python_tag"), s.get("layer"), s.get("backend"), job, s.get("status"), s.get("reason"))
+        if key in seen:
+            continue
+        seen.add(key)
+        out.append(s)
+    return out
+
+
+def _table(header: list[str], body: list[list[str]], right: set[int]) -> str:
+    widths = [max(len(h), *(len(r[i]) for r in body)) if body else len(h) for i, h in enumerate(header)]
+
+    def fmt(row: list[str]) -> str:
+        return "  ".join(v.rjust(w) if i in right else v.ljust(w) for i, (v, w) in enumerate(zip(row, widths))).rstrip()
+
+    return "\n".join([fmt(header), fmt(["-" * w for w in widths]), *(fmt(r) for r in body)])
+
+
+def render(rs: ResultSet) -> str:
+    rws = rows(rs)
+    parts: list[str] = []
+    body = [
+        [r.cell.python, f"{r.cell.layer}.{r.cell.backend}", r.cell.scenario, r.cell.param, r.cell.transport,
+         str(r.n), format_value(r.median, r.cell.unit), format_value(r.p90, r.cell.unit),
+         f"{r.ratio_to_fastest:.2f}x", r.extra()]
+        for r in rws
+    ]
+    parts.append(_table(["python", "backend", "scenario", "param", "via", "n", "median", "p90", "vs fastest", ""],
+                        body, {5, 6, 7, 8}))
+    pythons = sorted({r.cell.python for r in rws})
+    if len(pythons) > 1:
+        spawn = {(r.cell.layer, r.cell.backend, r.cell.python): r for r in rws if r.cell.scenario == "spawn_warm"}
+        backends = sorted({(l, b) for l, b, _ in spawn})
+        mbody = [[f"{l}.{b}", *(format_value(spawn[(l, b, p)].median, "second") if (l, b, p) in spawn else "-"
+                                for p in pythons)] for l, b in backends]
+        parts.append("spawn to ready (warm), median, backend x Python:\n"
+                     + _table(["backend", *pythons], mbody, set(range(1, len(pythons) + 1))))
+    ratios = subint_ratios(rs)
+    if ratios:
+        rbody = [[x["python"], x["layer"], x["scenario"], f"subint / {x['baseline']}", f"{x['ratio']:.2f}x"]
+                 for x in ratios]
+        parts.append("subint ratios (median / median, same run):\n"
+                     + _table(["python", "layer", "scenario", "ratio", "value"], rbody, {4}))
+    probs = problems(rs)
+    if probs:
+        lines = [f"  {p.get('python_tag', '')} {p.get('layer')}.{p.get('backend')}"
+                 f"{'' if p.get('status') == 'unavailable' else ' ' + str(p.get('job'))}: "
+                 f"{p.get('status')}: {p.get('reason', '')}" for p in probs]
+        parts.append("not measured:\n" + "\n".join(lines))
+    return "\n\n".join(parts)
+
+
+def as_json(rs: ResultSet) -> dict[str, Any]:
+    return {
+        "rows": [r.as_json() for r in rows(rs)],
+        "subint_ratios": subint_ratios(rs),
+        "problems": problems(rs),
+        "sources": rs.sources,
+    }
