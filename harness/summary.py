@@ -67,19 +67,27 @@ def rows(rs: ResultSet) -> list[Row]:
 
 
 def subint_ratios(rs: ResultSet) -> list[dict[str, Any]]:
-    """subint / baseline median ratios, per Python and layer, for key scenarios."""
+    """subint / baseline median ratios, per Python, layer and subint transport.
+
+    The baseline is taken over the same transport when it ran there (subint over
+    tcp vs trio over tcp), else over the baseline's own default (subint's queue
+    has no twin in a process backend).
+    """
     out: list[dict[str, Any]] = []
-    index = {(c.python, c.layer, c.backend, c.scenario, c.param): c for c in rs.cells.values() if c.values}
-    for (py, layer, backend, scenario, param), c in sorted(index.items()):
-        if backend != "subint" or scenario not in RATIO_SCENARIOS:
+    cells = [c for c in rs.cells.values() if c.values]
+    for c in sorted(cells, key=lambda c: c.key):
+        if c.backend != "subint" or c.scenario not in RATIO_SCENARIOS:
             continue
         for base in SUBINT_BASELINES:
-            other = index.get((py, layer, base, scenario, param))
-            if other is None:
+            twins = [o for o in cells if (o.python, o.layer, o.backend, o.scenario, o.param)
+                     == (c.python, c.layer, base, c.scenario, c.param)]
+            if not twins:
                 continue
+            other = next((o for o in twins if o.transport == c.transport), twins[0])
             out.append({
-                "python": py, "layer": layer, "scenario": scenario, "param": param,
-                "baseline": base, "ratio": median(c.values) / median(other.values),
+                "python": c.python, "layer": c.layer, "scenario": c.scenario, "param": c.param,
+                "transport": c.transport, "baseline": base, "baseline_transport": other.transport,
+                "ratio": median(c.values) / median(other.values),
             })
     return out
 
@@ -130,7 +138,8 @@ def render(rs: ResultSet) -> str:
                      + _table(["backend", *pythons], mbody, set(range(1, len(pythons) + 1))))
     ratios = subint_ratios(rs)
     if ratios:
-        rbody = [[x["python"], x["layer"], x["scenario"], f"subint / {x['baseline']}", f"{x['ratio']:.2f}x"]
+        rbody = [[x["python"], x["layer"], x["scenario"],
+                  f"subint[{x['transport']}] / {x['baseline']}[{x['baseline_transport']}]", f"{x['ratio']:.2f}x"]
                  for x in ratios]
         parts.append("subint ratios (median / median, same run):\n"
                      + _table(["python", "layer", "scenario", "ratio", "value"], rbody, {4}))

@@ -1,9 +1,11 @@
 """``subint`` floor: a bare PEP 734 sub-interpreter on its own thread.
 
-The child runs :func:`harness.childside.serve_queue` and talks over two
-``concurrent.interpreters`` queues; the parent waits on the queues from a trio
-worker thread.  Needs ``concurrent.interpreters`` (Python 3.14+): elsewhere the
-backend is unavailable with that reason, the same gate tractor applies.
+Over ``queue`` (the default) the child runs :func:`harness.childside.serve_queue`
+on two ``concurrent.interpreters`` queues; over ``tcp``/``uds`` it runs the same
+socket loop as the process floors, dialling back to the parent's rendezvous as
+tractor's subint backend does over its IPC transports.  Needs
+``concurrent.interpreters`` (Python 3.14+): elsewhere the backend is
+unavailable with that reason, the same gate tractor applies.
 """
 
 from __future__ import annotations
@@ -16,19 +18,21 @@ from typing import Any
 
 import trio
 
-from harness import wire
+from harness import childside, wire
 from harness.backends.base import Availability, Backend, Child, Session
+from harness.backends.socket_child import ProcessHandle, SocketSession, open_rendezvous
 
 REQUIRES = "requires Python 3.14+ (concurrent.interpreters, PEP 734)"
 
-_CHILD_CODE = """\
+_PRELUDE = """\
 import sys
 for _p in reversed(_harness_paths.split("\\0")):
     if _p and _p not in sys.path:
         sys.path.insert(0, _p)
 from harness import childside
-childside.serve_queue(q_in, q_out, _harness_backend)
 """
+_QUEUE_CODE = _PRELUDE + "childside.serve_queue(q_in, q_out, _harness_backend)\n"
+_SOCKET_CODE = _PRELUDE + "childside.serve_socket(_family, _address, _token, _harness_backend)\n"
 
 #: How long ``stop`` waits for the interpreter's thread before giving up on it.
 _STOP_GRACE = 10.0
@@ -40,21 +44,37 @@ def _interpreters() -> Any:
     return interpreters
 
 
-class SubintChild(Child):
+class Interp:
+    """A sub-interpreter running ``code`` on a daemon thread."""
+
+    def __init__(self, code: str, backend: str, **names: Any) -> None:
+        self.interp = _interpreters().create()
+        paths = "\0".join(p for p in sys.path if p)
+        self.interp.prepare_main(_harness_paths=paths, _harness_backend=backend, **names)
+        self.thread = threading.Thread(target=self.interp.exec, args=(code,), daemon=True)
+        self.thread.start()
+
+    def join_and_close(self) -> None:
+        self.thread.join(_STOP_GRACE)
+        if self.thread.is_alive():
+            raise TimeoutError("sub-interpreter did not return after STOP")
+        self.interp.close()
+
+    async def wait(self) -> None:
+        await trio.to_thread.run_sync(self.join_and_close, abandon_on_cancel=True)
+
+
+class SubintQueueChild(Child):
     pid = None
 
-    def __init__(self, interp: Any, q_in: Any, q_out: Any, thread: threading.Thread) -> None:
+    def __init__(self, interp: Interp, q_in: Any, q_out: Any) -> None:
         self._interp = interp
         self._q_in = q_in
-        self._q_out = q_out
-        self._thread = thread
-
-    async def _get(self) -> bytes:
-        return await trio.to_thread.run_sync(self._q_out.get, abandon_on_cancel=True)
+        self._get = childside.queue_getter(q_out)
 
     async def rpc(self, payload: bytes) -> bytes:
         self._q_in.put(bytes([wire.ECHO]) + payload)
-        reply = await self._get()
+        reply = await trio.to_thread.run_sync(self._get, abandon_on_cancel=True)
         return reply[1:]
 
     async def stream(self, count: int, size: int) -> int:
@@ -63,7 +83,7 @@ class SubintChild(Child):
         def drain() -> int:
             total = 0
             while True:
-                msg = self._q_out.get()
+                msg = self._get()
                 if msg[0] == wire.END:
                     return total
                 total += len(msg) - 1
@@ -72,40 +92,27 @@ class SubintChild(Child):
 
     async def stop(self) -> None:
         self._q_in.put(bytes([wire.STOP]))
-
-        def finish() -> None:
-            self._thread.join(_STOP_GRACE)
-            if self._thread.is_alive():
-                raise TimeoutError("sub-interpreter did not return after STOP")
-            self._interp.close()
-
-        await trio.to_thread.run_sync(finish, abandon_on_cancel=True)
+        await self._interp.wait()
 
     def kill(self) -> None:
         # A running interpreter cannot be killed from outside; the worker that
-        # owns it exits with os._exit after a hang, which ends the thread too.
+        # owns it leaves through os._exit after a hang, which ends the thread.
         pass
 
 
-class SubintSession(Session):
+class SubintQueueSession(Session):
     in_process = True
 
     def __init__(self, backend: str) -> None:
         self._backend = backend
-        self._paths = "\0".join(p for p in sys.path if p)
 
-    def _start(self) -> SubintChild:
+    def _start(self) -> SubintQueueChild:
         interpreters = _interpreters()
-        interp = interpreters.create()
         q_in = interpreters.create_queue()
         q_out = interpreters.create_queue()
-        interp.prepare_main(
-            q_in=q_in, q_out=q_out, _harness_paths=self._paths, _harness_backend=self._backend
-        )
-        thread = threading.Thread(target=interp.exec, args=(_CHILD_CODE,), daemon=True)
-        thread.start()
-        child = SubintChild(interp, q_in, q_out, thread)
-        msg = q_out.get()
+        interp = Interp(_QUEUE_CODE, self._backend, q_in=q_in, q_out=q_out)
+        child = SubintQueueChild(interp, q_in, q_out)
+        msg = child._get()
         if msg[0] != wire.READY:
             raise RuntimeError(f"sub-interpreter sent opcode {msg[0]} before READY")
         return child
@@ -114,11 +121,24 @@ class SubintSession(Session):
         return await trio.to_thread.run_sync(self._start, abandon_on_cancel=True)
 
 
+class SubintSocketSession(SocketSession):
+    in_process = True
+
+    async def _start(self, token: str) -> ProcessHandle:
+        family, address, token, backend = self.child_args(token)
+
+        def start() -> Interp:
+            return Interp(_SOCKET_CODE, backend, _family=family, _address=address, _token=token)
+
+        interp = await trio.to_thread.run_sync(start)
+        return ProcessHandle(None, interp.wait)
+
+
 class SubintBackend(Backend):
-    """PEP 734 sub-interpreter (concurrent.interpreters) on its own thread, queue channel."""
+    """PEP 734 sub-interpreter (concurrent.interpreters) on its own thread."""
 
     name = "subint"
-    transports = ("queue",)
+    transports = ("queue", "tcp", "uds")
 
     def availability(self) -> Availability:
         try:
@@ -129,4 +149,8 @@ class SubintBackend(Backend):
 
     @asynccontextmanager
     async def session(self, transport: str) -> AsyncIterator[Session]:
-        yield SubintSession(self.name)
+        if transport == "queue":
+            yield SubintQueueSession(self.name)
+            return
+        async with open_rendezvous(transport) as rendezvous:
+            yield SubintSocketSession(rendezvous, self.name)

@@ -22,9 +22,10 @@ _STOP_GRACE = 10.0
 
 
 class ProcessHandle:
-    """What a backend's ``_start`` returns: how to wait for and kill the process."""
+    """What a backend's ``_start`` returns: how to wait for and kill the child.
+    ``pid`` is None for a child inside this process (a sub-interpreter)."""
 
-    def __init__(self, pid: int, wait: Callable[[], Awaitable[None]]) -> None:
+    def __init__(self, pid: int | None, wait: Callable[[], Awaitable[None]]) -> None:
         self.pid = pid
         self.wait = wait
 
