@@ -321,22 +321,23 @@ fi
 # ----------------------------------------------------------------------------
 stamp_get() { sed -n "s/^$1=//p" "$STAMP" 2>/dev/null | head -n1; }
 
-stamped_versions=()
-if [ -f "$STAMP" ] && [ "$(stamp_get format)" = "$STAMP_FORMAT" ] && [ "$(stamp_get root)" = "$ROOT" ]; then
-    IFS=',' read -r -a stamped_versions <<<"$(stamp_get versions)"
-fi
-if [ $force -eq 0 ] && [ ${#stamped_versions[@]} -gt 0 ]; then
-    up_to_date=1
-    for v in "${VERSIONS[@]}"; do
-        if [[ " ${stamped_versions[*]} " != *" $v "* ]] || ! "$BIN/python$v" -c 'import ssl' >/dev/null 2>&1; then
-            up_to_date=0; break
-        fi
-    done
-    if [ $up_to_date -eq 1 ]; then
-        log "up to date: ${VERSIONS[*]} in $BIN (use --force to re-provision)"
-        exit 0
+# read_stamp: sets stamped_versions; exits 0 if every requested version is
+# provisioned and its launcher starts (unless --force).
+read_stamp() {
+    stamped_versions=()
+    if [ -f "$STAMP" ] && [ "$(stamp_get format)" = "$STAMP_FORMAT" ] && [ "$(stamp_get root)" = "$ROOT" ]; then
+        IFS=',' read -r -a stamped_versions <<<"$(stamp_get versions)"
     fi
-fi
+    [ $force -eq 0 ] && [ ${#stamped_versions[@]} -gt 0 ] || return 0
+    local v
+    for v in "${VERSIONS[@]}"; do
+        [[ " ${stamped_versions[*]} " == *" $v "* ]] || return 0
+        "$BIN/python$v" -c 'import ssl' >/dev/null 2>&1 || return 0
+    done
+    log "up to date: ${VERSIONS[*]} in $BIN (use --force to re-provision)"
+    exit 0
+}
+read_stamp
 
 # ----------------------------------------------------------------------------
 # provisioning
@@ -347,6 +348,7 @@ done
 mkdir -p "$BASE" "$BIN"
 exec 9>"$BASE/.lock"
 flock 9
+read_stamp   # another run may have finished while we waited for the lock
 
 # Provision the union of requested and previously provisioned versions: the
 # root is rebuilt as a whole (shared libc etc.), so keep existing launchers working.
@@ -355,7 +357,6 @@ for v in "${stamped_versions[@]}"; do
     [ -n "$v" ] && [[ " ${all_versions[*]} " != *" $v "* ]] && all_versions+=("$v")
 done
 IFS=$'\n' read -r -d '' -a all_versions < <(printf '%s\n' "${all_versions[@]}" | sort -t. -k1,1n -k2,2n; printf '\0') || true
-rm -f "$STAMP"
 
 ARCH=$(dpkg --print-architecture)
 HOST_CODENAME=$( . /etc/os-release 2>/dev/null; printf '%s' "${VERSION_CODENAME:-}" )
@@ -418,7 +419,8 @@ find_mirror() {
             if [ -n "$HOST_CODENAME" ] && [[ $s =~ ^$HOST_CODENAME(-updates|-backports|-proposed-updates)?$ ]]; then
                 printf '%s\t%s\n' "$uri" "$sb"; return 0
             fi
-            if [[ $s =~ ^(stable|testing|unstable|sid|oldstable|experimental)(-updates)?$ ]] && [ -z "$fallback_uri" ]; then
+            # otherwise: a generic Debian suite name, or any ".../debian" archive
+            if [ -z "$fallback_uri" ] && { [[ $s =~ ^(stable|testing|unstable|sid|oldstable)(-updates)?$ ]] || [[ $uri == */debian ]]; }; then
                 fallback_uri=$uri; fallback_sb=$sb
             fi
         done
@@ -467,10 +469,11 @@ private_update() {
     logf=$d/logs/update.log
     if [ -n "$KEYRING" ]; then
         printf 'deb [%s signed-by=%s] %s %s main\n' "$opts" "$KEYRING" "$MIRROR" "$suite" >"$d/sources.list"
-        if apt-get "${APT_OPTS[@]}" update >"$logf" 2>&1 &&
-           ! grep -qiE 'GPG error|NO_PUBKEY|EXPKEYSIG|not signed|signature' "$logf"; then
-            compgen -G "$d/lists/*_dists_${suite}_main_binary-${ARCH}_Packages*" >/dev/null && return 0
-            die "apt-get update for $MIRROR $suite produced no package index: $(grep -m1 '^[EW]: ' "$logf" || echo "see $logf")"
+        local rc=0
+        apt-get "${APT_OPTS[@]}" update >"$logf" 2>&1 || rc=$?
+        if grep -q 'Failed to fetch' "$logf" || ! grep -qE 'GPG error|NO_PUBKEY|EXPKEYSIG|KEYEXPIRED|BADSIG|REVKEYSIG' "$logf"; then
+            [ $rc -eq 0 ] && compgen -G "$d/lists/*_dists_${suite}_main_binary-${ARCH}_Packages*" >/dev/null && return 0
+            die "apt-get update for $MIRROR $suite failed: $(grep -m1 '^[EW]: ' "$logf" || echo 'no package index') (log: $logf)"
         fi
         log "warning: $suite could not be verified with $KEYRING ($(grep -m1 '^[EW]: ' "$logf" || echo "see $logf")); retrying without signature verification"
     else
@@ -485,7 +488,7 @@ private_update() {
 
 # fetch_debs DIR DESTDIR PKG=VER... : download into DESTDIR, skipping files whose sha256 matches
 fetch_debs() {
-    local d=$1 dest=$2 uri file size hash missing=() line
+    local d=$1 dest=$2 uri file _size hash missing=()
     shift 2
     mkdir -p "$dest"
     local uris
@@ -494,7 +497,7 @@ fetch_debs() {
     uris=$(cd "$d/print-uris" && apt-get "${APT_OPTS[@]}" download --print-uris "$@" 2>"$d/logs/download.log") ||
         die "apt-get download --print-uris failed: $(grep -m1 '^E: ' "$d/logs/download.log" || echo "see $d/logs/download.log")"
     WANTED_FILES=()
-    while read -r uri file size hash; do
+    while read -r uri file _size hash; do
         [ -n "$file" ] || continue
         WANTED_FILES+=("$file")
         hash=${hash#*:}
@@ -537,6 +540,7 @@ _install_patchelf() { # runs in a subshell: clobbers APT_OPTS
            [ -n "$ver" ] && (fetch_debs "$d" "$d/debs" "patchelf=$ver"); then
             rm -rf "$TOOLS"; mkdir -p "$TOOLS"
             for f in "$d"/debs/patchelf_*.deb; do dpkg-deb -x "$f" "$TOOLS"; done
+            rm -rf "$d"   # only needed once
             find_patchelf && return 0
         fi
     fi
@@ -589,6 +593,7 @@ log "patchelf: $PATCHELF ($("$PATCHELF" --version 2>&1))"
 
 # --- extract --------------------------------------------------------------------
 log "extracting into $ROOT"
+rm -f "$STAMP"
 rm -rf "$ROOT"
 mkdir -p "$ROOT"
 for f in "${WANTED_FILES[@]}"; do dpkg-deb -x "$DEBDIR/$f" "$ROOT"; done
@@ -637,6 +642,9 @@ for v in "${all_versions[@]}"; do
     # on the *host*); point it at the extracted sid wheels instead.
     if [ -d "$ROOT/usr/share/python-wheels" ]; then
         sed -i "s|'WHEEL_PKG_DIR': '/usr/share/python-wheels/'|'WHEEL_PKG_DIR': '$ROOT/usr/share/python-wheels/'|" "$stdlib"/_sysconfigdata_*.py
+        if grep -l "'WHEEL_PKG_DIR': '/usr/" "$stdlib"/_sysconfigdata_*.py >/dev/null 2>&1; then
+            die "could not redirect WHEEL_PKG_DIR in $stdlib/_sysconfigdata_*.py (ensurepip would use the host's wheels)"
+        fi
     fi
 done
 for name in "${!NAMES[@]}"; do
