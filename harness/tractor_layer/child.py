@@ -13,16 +13,25 @@ import tractor
 from harness import canary
 
 
-async def ready(canary_key: str = "") -> int:
+def _interpreter_id() -> int | None:
+    try:
+        import concurrent.interpreters as interpreters  # type: ignore[import-not-found]
+    except ImportError:
+        return None
+    return interpreters.get_current().id
+
+
+async def ready(canary_key: str = "") -> dict[str, int | None]:
     """The first RPC: the child finishes booting while answering it.
 
-    Returns the pid the child runs in, so the parent can watch it exit (and
-    tell an in-process sub-interpreter child, whose pid is the parent's).
-    ``canary_key`` lets ``--canary tractor.KEY:DELAY`` slow it down or hang it.
+    Returns where the child runs: its pid, so the parent can watch it exit, and
+    its interpreter id, so the parent can watch an in-process sub-interpreter
+    child (whose pid is the parent's) be destroyed.  ``canary_key`` lets
+    ``--canary tractor.KEY:DELAY`` slow it down or hang it.
     """
     if canary_key:
         canary.apply(canary_key)
-    return os.getpid()
+    return {"pid": os.getpid(), "interp": _interpreter_id()}
 
 
 async def echo(payload: bytes) -> bytes:
