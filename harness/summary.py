@@ -92,6 +92,56 @@ def subint_ratios(rs: ResultSet) -> list[dict[str, Any]]:
     return out
 
 
+def tractor_vs_floor(rs: ResultSet) -> list[dict[str, Any]]:
+    """Each ``tractor.<key>`` cell beside its floor (same Python, scenario, param).
+
+    The floor is :data:`harness.tractor_layer.pairing.FLOOR_FOR` of the key,
+    over the same transport when the floor ran there, else its first one.
+    ``overhead`` is tractor's median minus the floor's, in the cell's unit.
+    """
+    from harness.tractor_layer.pairing import floor_for
+
+    cells = [c for c in rs.cells.values() if c.values]
+    floors: dict[tuple[str, str, str, str], list[Cell]] = {}
+    for c in cells:
+        if c.layer == "floor":
+            floors.setdefault((c.python, c.backend, c.scenario, c.param), []).append(c)
+    out: list[dict[str, Any]] = []
+    for c in sorted((c for c in cells if c.layer == "tractor"), key=lambda c: c.key):
+        base = floor_for(c.backend)
+        twins = floors.get((c.python, base or "", c.scenario, c.param), [])
+        if not twins:
+            continue
+        other = next((o for o in twins if o.transport == c.transport), twins[0])
+        t, f = median(c.values), median(other.values)
+        out.append({
+            "python": c.python, "scenario": c.scenario, "param": c.param, "unit": c.unit,
+            "tractor": c.backend, "transport": c.transport, "floor": other.backend,
+            "floor_transport": other.transport, "tractor_median": t, "floor_median": f,
+            "n_tractor": len(c.values), "n_floor": len(other.values),
+            "overhead": t - f, "ratio": t / f if f else float("nan"),
+        })
+    return out
+
+
+def _render_tractor_vs_floor(rs: ResultSet) -> str | None:
+    pairs = tractor_vs_floor(rs)
+    if not pairs:
+        return None
+
+    def delta(x: dict[str, Any]) -> str:
+        sign = "-" if x["overhead"] < 0 else "+"
+        return sign + format_value(abs(x["overhead"]), x["unit"])
+
+    body = [[x["python"], x["scenario"], x["param"], f"tractor.{x['tractor']}[{x['transport']}]",
+             format_value(x["tractor_median"], x["unit"]), f"floor.{x['floor']}[{x['floor_transport']}]",
+             format_value(x["floor_median"], x["unit"]), delta(x), f"{x['ratio']:.2f}x"]
+            for x in pairs]
+    return ("tractor vs floor (median; overhead = tractor - floor):\n"
+            + _table(["python", "scenario", "param", "tractor", "median", "floor", "median", "overhead", "ratio"],
+                     body, {4, 6, 7, 8}))
+
+
 def problems(rs: ResultSet) -> list[dict[str, Any]]:
     """Cells that did not measure: hung, error, unavailable, interrupted (deduplicated)."""
     seen: set[tuple[Any, ...]] = set()
@@ -143,6 +193,9 @@ def render(rs: ResultSet) -> str:
                  for x in ratios]
         parts.append("subint ratios (median / median, same run):\n"
                      + _table(["python", "layer", "scenario", "ratio", "value"], rbody, {4}))
+    tvf = _render_tractor_vs_floor(rs)
+    if tvf:
+        parts.append(tvf)
     probs = problems(rs)
     if probs:
         lines = [f"  {p.get('python_tag', '')} {p.get('layer')}.{p.get('backend')}"
@@ -156,6 +209,7 @@ def as_json(rs: ResultSet) -> dict[str, Any]:
     return {
         "rows": [r.as_json() for r in rows(rs)],
         "subint_ratios": subint_ratios(rs),
+        "tractor_vs_floor": tractor_vs_floor(rs),
         "problems": problems(rs),
         "sources": rs.sources,
     }
