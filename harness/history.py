@@ -1,0 +1,237 @@
+"""Benchmark histories and their change points, for ``history`` and the report.
+
+Series come from two places, both reduced to ``{name: [HistoryPoint]}``
+sorted by commit date:
+
+* asv's ``results/`` tree (:func:`harness.asv_results.load_history`);
+* harness result files that say which commit they measured: the run's
+  ``target.tractor_commit`` (``--target tractor``), else ``harness_commit``
+  (a floor run measures the harness's own code).  One point per file and
+  cell: the median of all its values, the values kept as samples.
+
+The **subint ratio series** come first: ``subint / baseline`` per commit,
+Python and scenario.  A ratio taken inside one run cancels what moved the
+whole machine between commits (a new runner image, a noisy week), so a step
+in it is about subint itself -- the question this project exists for.
+
+:func:`analyse` runs :func:`harness.changepoint.detect` on each series and
+adds a *creep* summary: the net change from the first level to the last
+when it is made of two or more steps in the same direction, each possibly
+below a per-step threshold (asv #932: regressions that arrive 2% at a time
+never trip a 10% factor).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness import asv_results, changepoint
+from harness.asv_results import HistoryPoint
+from harness.compare_input import KNOWN_BACKENDS
+from harness.errors import UsageError
+from harness.results import Cell, load_file, result_files
+from harness.stats import median
+
+RATIO_BASELINES = ("trio", "mp_forkserver", "mp_spawn")
+RATIO_SCENARIOS = ("spawn_warm", "spawn_cold", "teardown", "rpc_rtt")
+SUBJECT = "subint"
+
+
+# -- harness result files ---------------------------------------------------------
+def _date_ms(cells: Iterable[Cell], fallback: float) -> float:
+    for c in cells:
+        text = str(c.metadata.get("date", ""))
+        try:
+            return time.mktime(time.strptime(text, "%Y-%m-%dT%H:%M:%S")) * 1000
+        except ValueError:
+            continue
+    return fallback * 1000
+
+
+def _file_commit(meta: list[dict[str, Any]], cells: Iterable[Cell]) -> str:
+    for m in meta:
+        target = m.get("target") if isinstance(m.get("target"), dict) else {}
+        if target.get("tractor_commit"):
+            return str(target["tractor_commit"])
+    for c in cells:
+        if c.metadata.get("target_tractor_commit"):
+            return str(c.metadata["target_tractor_commit"])
+    for m in meta:
+        if m.get("harness_commit"):
+            return str(m["harness_commit"])
+    for c in cells:
+        if c.metadata.get("harness_commit"):
+            return str(c.metadata["harness_commit"])
+    return ""
+
+
+def harness_history(paths: Sequence[Path]) -> tuple[dict[str, list[HistoryPoint]], dict[str, list[HistoryPoint]]]:
+    """(plain series, subint ratio series) from harness result files with a commit."""
+    plain: dict[str, list[HistoryPoint]] = {}
+    ratios: dict[str, list[HistoryPoint]] = {}
+    files = [f for p in paths for f in result_files(Path(p))]
+    for f in files:
+        rs = load_file(f)
+        cells = [c for c in rs.cells.values() if c.values]
+        commit = _file_commit(rs.metadata, cells)
+        if not commit or not cells:
+            continue
+        date = _date_ms(cells, f.stat().st_mtime)
+        for c in cells:
+            plain.setdefault(f"{c.name} [{c.python}]", []).append(
+                HistoryPoint(commit, date, median(c.values), list(c.values), c.param, c.python))
+        index = {(c.python, c.layer, c.backend, c.scenario, c.param): c for c in cells}
+        for (py, layer, backend, scenario, param), c in index.items():
+            if backend != SUBJECT or scenario not in RATIO_SCENARIOS:
+                continue
+            for base in RATIO_BASELINES:
+                other = index.get((py, layer, base, scenario, param))
+                if other is None:
+                    continue
+                name = f"{layer}.{scenario}{f'[{param}]' if param else ''} {SUBJECT}/{base} [{py}]"
+                ratios.setdefault(name, []).append(
+                    HistoryPoint(commit, date, median(c.values) / median(other.values), None, param, py))
+    return {k: _merge_commits(v) for k, v in plain.items()}, {k: _merge_commits(v) for k, v in ratios.items()}
+
+
+def _merge_commits(points: list[HistoryPoint]) -> list[HistoryPoint]:
+    """One point per commit (repeated runs of a commit pool their samples), by date."""
+    by_commit: dict[str, list[HistoryPoint]] = {}
+    for p in points:
+        by_commit.setdefault(p.commit, []).append(p)
+    out = []
+    for commit, pts in by_commit.items():
+        if len(pts) == 1:
+            out.append(pts[0])
+            continue
+        samples = [v for p in pts for v in (p.samples or [])]
+        value = median(samples) if samples else median([p.value for p in pts])
+        out.append(HistoryPoint(commit, min(p.date for p in pts), value, samples or None, pts[0].params, pts[0].env))
+    return sorted(out, key=lambda p: (p.date, p.commit))
+
+
+# -- asv ----------------------------------------------------------------------------
+def asv_ratio_history(results_dir: Path, machine: str | None = None) -> dict[str, list[HistoryPoint]]:
+    """``subint / baseline`` series from asv benchmarks that take the backend as a parameter."""
+    files = asv_results.read_all(results_dir, machine)
+    multi_env = len({f.env for f in files}) > 1
+    multi_machine = len({f.machine for f in files}) > 1
+    out: dict[str, list[HistoryPoint]] = {}
+    for f in files:
+        groups: dict[tuple[str, tuple[str, ...]], dict[str, tuple[float, tuple[str, ...]]]] = {}
+        for e in f.entries:
+            if e.value is None or e.value <= 0:
+                continue
+            for i, v in enumerate(e.param_values):
+                name = v.strip("'\"")
+                if name in KNOWN_BACKENDS:
+                    rest = e.param_values[:i] + ("*",) + e.param_values[i + 1:]
+                    groups.setdefault((e.name, rest), {})[name] = (e.value, e.param_values)
+                    break
+        for (bench, _), by_backend in groups.items():
+            if SUBJECT not in by_backend:
+                continue
+            value, params = by_backend[SUBJECT]
+            for base in RATIO_BASELINES:
+                if base not in by_backend:
+                    continue
+                key = f"{asv_results.series_name(bench, params)} {SUBJECT}/{base}"
+                key += (f" [{f.env}]" if multi_env else "") + (f" @{f.machine}" if multi_machine else "")
+                out.setdefault(key, []).append(
+                    HistoryPoint(f.commit, f.date, value / by_backend[base][0], None, ", ".join(params), f.env))
+    for pts in out.values():
+        pts.sort(key=lambda p: (p.date, p.commit))
+    return dict(sorted(out.items()))
+
+
+# -- analysis -----------------------------------------------------------------------
+@dataclass
+class Creep:
+    steps: int
+    net_change: float  # last level / first level - 1
+    first_commit: str
+    last_commit: str
+
+
+@dataclass
+class SeriesAnalysis:
+    name: str
+    ratio: bool
+    points: list[HistoryPoint]
+    changes: list[changepoint.ChangePoint] = field(default_factory=list)
+    creep: Creep | None = None
+
+    def commit_at(self, index: int) -> str:
+        return self.points[index].commit
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "series": self.name, "ratio": self.ratio, "points": len(self.points),
+            "first_commit": self.points[0].commit if self.points else None,
+            "last_commit": self.points[-1].commit if self.points else None,
+            "change_points": [
+                {**cp.as_json(), "commit": self.commit_at(cp.index),
+                 "previous_commit": self.commit_at(cp.index - 1) if cp.index > 0 else None}
+                for cp in self.changes
+            ],
+            "creep": None if self.creep is None else self.creep.__dict__,
+        }
+
+
+def creep_of(points: Sequence[HistoryPoint], changes: Sequence[changepoint.ChangePoint]) -> Creep | None:
+    """Two or more consecutive steps the same way: report their sum as one drift."""
+    if len(changes) < 2:
+        return None
+    run: list[changepoint.ChangePoint] = []
+    best: list[changepoint.ChangePoint] = []
+    for cp in changes:
+        if run and (cp.rel_change > 0) == (run[-1].rel_change > 0):
+            run.append(cp)
+        else:
+            run = [cp]
+        if len(run) >= 2 and len(run) >= len(best):
+            best = list(run)
+    if len(best) < 2 or best[0].before == 0:
+        return None
+    net = best[-1].after / best[0].before - 1
+    return Creep(len(best), net, points[best[0].index].commit, points[best[-1].index].commit)
+
+
+def analyse(series: dict[str, list[HistoryPoint]], ratio_names: set[str], *, alpha: float = 0.01,
+            min_size: int = 2, permutations: int = 199, seed: int = 0) -> list[SeriesAnalysis]:
+    out = []
+    for name, points in series.items():
+        values = [p.value for p in points]
+        changes = changepoint.detect(values, alpha=alpha, min_size=min_size, permutations=permutations, seed=seed)
+        out.append(SeriesAnalysis(name, name in ratio_names, points, changes, creep_of(points, changes)))
+    out.sort(key=lambda a: (not a.ratio, not a.changes, a.name))
+    return out
+
+
+def collect(results_dir: Path | None, machine: str | None, harness_paths: Sequence[Path]) \
+        -> tuple[dict[str, list[HistoryPoint]], set[str]]:
+    """Every series (ratio series first), and the names of the ratio series."""
+    series: dict[str, list[HistoryPoint]] = {}
+    ratios: dict[str, list[HistoryPoint]] = {}
+    if results_dir is not None and asv_results.machines(results_dir):
+        ratios.update(asv_ratio_history(results_dir, machine))
+        series.update(asv_results.load_history(results_dir, machine))
+    if harness_paths:
+        plain, hr = harness_history(harness_paths)
+        ratios.update(hr)
+        series.update(plain)
+    if not series and not ratios:
+        where = [str(results_dir)] if results_dir else []
+        where += [str(p) for p in harness_paths]
+        raise UsageError(f"no history found in {', '.join(where) or 'nothing'} "
+                         "(asv results/<machine>/*.json, or harness result files with a commit)")
+    return {**ratios, **series}, set(ratios)
+
+
+def pct(x: float) -> str:
+    return "-" if not math.isfinite(x) else f"{x:+.1%}"
