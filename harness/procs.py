@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 from pathlib import Path
 
 RUN_ID_ENV = "SPAWN_HARNESS_RUN_ID"
@@ -45,12 +46,20 @@ def kill_group(pgid: int) -> None:
         pass
 
 
-def kill_marked(run_id: str) -> list[int]:
-    """SIGKILL every process carrying the marker; return their pids."""
-    pids = find_marked(run_id)
-    for pid in pids:
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-    return pids
+def kill_marked(run_id: str, settle: float = 5.0) -> list[int]:
+    """SIGKILL every process carrying the marker and wait (up to ``settle``
+    seconds) until none is left running; return the pids that were killed."""
+    killed: list[int] = []
+    deadline = time.monotonic() + settle
+    while True:
+        pids = find_marked(run_id)
+        if not pids or time.monotonic() > deadline:
+            return killed
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+            if pid not in killed:
+                killed.append(pid)
+        time.sleep(0.02)

@@ -100,10 +100,14 @@ class Runner:
         self.machine = machine_metadata()
 
     # -- environment -----------------------------------------------------
-    def worker_env(self, interp: Interpreter, fresh_cache: Path | None = None) -> dict[str, str]:
+    def worker_env(self, interp: Interpreter, fresh_cache: Path | None = None,
+                   measuring: bool = True) -> dict[str, str]:
+        """The environment of a worker; ``measuring=False`` (probe, prime)
+        leaves out the plan's extra variables such as the canary."""
         env = dict(os.environ)
         env.update(interp.env)
-        env.update(self.plan.extra_env)
+        if measuring:
+            env.update(self.plan.extra_env)
         env[procs.RUN_ID_ENV] = self.run_id
         env["PYTHONPATH"] = os.pathsep.join(p for p in (str(PROJECT_ROOT), env.get("PYTHONPATH", "")) if p)
         env[BYTECODE_ENV] = self.plan.bytecode
@@ -121,7 +125,7 @@ class Runner:
     def _call(self, interp: Interpreter, args: list[str], timeout: float) -> subprocess.CompletedProcess[str]:
         proc = subprocess.Popen(
             [interp.executable, "-m", "harness.worker", *args],
-            env=self.worker_env(interp),
+            env=self.worker_env(interp, measuring=False),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -222,7 +226,6 @@ class Runner:
         probes: dict[tuple[str, str], dict[str, Any]] = {}
         for interp in plan.interpreters:
             for layer in plan.layers:
-                progress.note(f"{interp.tag}: probing {layer} backends on {interp.executable}")
                 probes[(interp.tag, layer)] = self.probe(interp, layer)
         if plan.backends:
             known = {name for p in probes.values() for name in p["backends"]}

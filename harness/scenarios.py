@@ -54,7 +54,8 @@ class JobConfig:
 
 class Hung(Exception):
     def __init__(self, scenario: str, param: Any, phase: str, timeout: float) -> None:
-        super().__init__(f"{scenario}[{param}] {phase} exceeded {timeout:g}s")
+        where = scenario if param is None else f"{scenario}[{param}]"
+        super().__init__(f"{where}: {phase} exceeded {timeout:g}s")
         self.scenario = scenario
         self.param = param
         self.phase = phase

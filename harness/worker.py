@@ -167,7 +167,7 @@ def prime(layer: str) -> int:
         for name, backend in layer_backends(layer).items():
             if not backend.availability().available:
                 continue
-            with trio.move_on_after(60):
+            with trio.move_on_after(30):
                 try:
                     async with backend.session(backend.transports[0]) as session:
                         child = await session.spawn()

@@ -1,0 +1,175 @@
+"""Fan-out scaling: time until N concurrent children are all ready, log-log.
+
+On log-log axes ``T = a * N^k`` is a straight line of slope ``k``: ``k ~ 1``
+means the spawns are serialised (N children cost N times one), ``k < 1`` that
+they overlap, ``k > 1`` that they get in each other's way (a shared GIL, a
+single fork server, CPU contention on a small machine).  ``k`` is fitted by
+least squares on the log of each N's median.  One panel per Python, one line
+per backend; tractor lines are dashed beside their solid floor twin.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
+
+from harness.report.data import (
+    CONDITION_LABELS, ReportData, parse_fanout, python_label, series_key, series_labels, sort_series,
+)
+from harness.report.model import Section, Table
+from harness.report.style import backend_color, grid, mpl_text, new_figure, plain_log_ticks
+from harness.stats import median
+
+
+@dataclass
+class Scaling:
+    """One backend's fan-out curve on one Python."""
+
+    label: str
+    layer: str
+    backend: str
+    ns: list[int]
+    medians: list[float]  # seconds
+    samples: list[list[float]]
+    exponent: float  # NaN with fewer than two N
+
+
+def fit_exponent(ns: list[int], medians: list[float]) -> float:
+    """Slope of log(T) on log(N); NaN without two distinct N."""
+    pts = [(math.log(n), math.log(t)) for n, t in zip(ns, medians) if n > 0 and t > 0]
+    if len({x for x, _ in pts}) < 2:
+        return math.nan
+    x = np.array([p[0] for p in pts])
+    y = np.array([p[1] for p in pts])
+    slope, _ = np.polyfit(x, y, 1)
+    return float(slope)
+
+
+def curves(data: ReportData) -> dict[str, list[Scaling]]:
+    """Python tag -> scaling curves of the primary bytecode condition."""
+    cells = [c for c in data.cells("fanout", data.primary_condition) if parse_fanout(c.param)]
+    labels = series_labels(cells)
+    by_py: dict[str, dict[tuple[str, str, str], dict[int, list[float]]]] = {}
+    for c in cells:
+        n = parse_fanout(c.param)
+        assert n is not None
+        by_py.setdefault(c.python, {}).setdefault(series_key(c), {}).setdefault(n, []).extend(c.values)
+    out: dict[str, list[Scaling]] = {}
+    for py, series in by_py.items():
+        out[py] = []
+        for key in sort_series(series):
+            points = series[key]
+            ns = sorted(points)
+            meds = [median(points[n]) for n in ns]
+            out[py].append(Scaling(labels[key], key[0], key[1], ns, meds, [points[n] for n in ns],
+                                   fit_exponent(ns, meds)))
+    return out
+
+
+def figure(data: ReportData) -> Figure | None:
+    by_py = curves(data)
+    if not by_py:
+        return None
+    pythons = [p for p in data.pythons() if p in by_py]
+    rows, cols = grid(len(pythons))
+    fig = new_figure(3.7 * cols + 0.3, 3.1 * rows + 0.6)
+    # y shared (compare Pythons at a glance); x not, so that every panel keeps its N labels.
+    axes = fig.subplots(rows, cols, sharey=True, squeeze=False).ravel()
+    all_n = sorted({n for cs in by_py.values() for c in cs for n in c.ns})
+    fastest_one = min((c.medians[0] for cs in by_py.values() for c in cs), default=0.0)
+    handles: dict[str, object] = {}
+    for ax, py in zip(axes, pythons):
+        if fastest_one > 0 and len(all_n) > 1:
+            # k = 1 reference: perfectly serial spawns from the fastest single spawn.
+            ref = [fastest_one * 1e3 * n / all_n[0] for n in all_n]
+            (line,) = ax.plot(all_n, ref, ":", color="#9CA3AF", linewidth=1.2)
+            handles.setdefault("k = 1 (serial) reference", line)
+        ends: list[tuple[float, str, str]] = []
+        for c in by_py[py]:
+            color = backend_color(c.backend)
+            ms = [m * 1e3 for m in c.medians]
+            (line,) = ax.plot(c.ns, ms, "--" if c.layer == "tractor" else "-", marker="o", markersize=4.5,
+                              color=color, linewidth=1.8)
+            handles.setdefault(c.label, line)
+            for n, vals in zip(c.ns, c.samples):
+                ax.scatter([n] * len(vals), [v * 1e3 for v in vals], s=7, color=color, alpha=0.35, linewidths=0)
+            if not math.isnan(c.exponent):
+                ends.append((ms[-1], f"k={c.exponent:.2f}", color))
+        ax.set_xscale("log", base=2)
+        ax.set_yscale("log")
+        plain_log_ticks(ax.yaxis)
+        ax.xaxis.set_major_locator(FixedLocator(all_n))
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _p: f"{v:g}"))
+        ax.xaxis.set_minor_locator(NullLocator())
+        # Room on the right for the k labels at the end of each line.
+        ax.set_xlim(all_n[0] / 1.25, all_n[-1] * 2.4)
+        ax.set_title(f"Python {mpl_text(python_label(py))}")
+        ax.set_xlabel("concurrent spawns N (children, log scale)")
+        _label_ends(ax, all_n[-1] * 1.15, ends)
+    for ax in axes[len(pythons):]:
+        ax.set_axis_off()
+    for ax in axes[::cols]:
+        ax.set_ylabel("time until all N ready (ms, log scale)")
+    fig.legend(list(handles.values()), [mpl_text(k) for k in handles], loc="outside lower center",
+               ncols=min(len(handles), 6))
+    fig.suptitle("Fan-out: N children at once (slope k: 1 = serial, < 1 = overlapping)",
+                 fontsize=13, fontweight="bold")
+    return fig
+
+
+def _label_ends(ax: Axes, x: float, ends: list[tuple[float, str, str]]) -> None:
+    """Write each line's exponent at its right end, nudged apart so labels never overlap.
+
+    Positions are spread in log space (the axis is logarithmic) with a minimum
+    gap, working upwards from the lowest line; the rest of the axis is left alone.
+    """
+    if not ends:
+        return
+    lo, hi = ax.get_ylim()
+    gap = (math.log10(hi) - math.log10(lo)) * 0.075
+    placed: list[float] = []
+    for y, text, color in sorted(ends):
+        ly = math.log10(y)
+        if placed and ly < placed[-1] + gap:
+            ly = placed[-1] + gap
+        placed.append(ly)
+        ax.annotate(text, (x, 10 ** ly), fontsize=8, color=color, va="center", ha="left",
+                    annotation_clip=False, fontweight="bold")
+
+
+def table(data: ReportData) -> Table:
+    by_py = curves(data)
+    pythons = [p for p in data.pythons() if p in by_py]
+    labels = sort_series({(c.layer, c.backend, c.label) for cs in by_py.values() for c in cs})
+    rows = []
+    for layer, backend, label in labels:
+        row = [label]
+        for py in pythons:
+            match = [c for c in by_py[py] if (c.layer, c.backend, c.label) == (layer, backend, label)]
+            row.append("–" if not match or math.isnan(match[0].exponent) else f"{match[0].exponent:.2f}")
+        rows.append(row)
+    return Table(["backend", *(python_label(p) for p in pythons)], rows, set(range(1, len(pythons) + 1)),
+                 caption="fitted exponent k in T ∝ N^k")
+
+
+def section(data: ReportData) -> Section:
+    cond = CONDITION_LABELS.get(data.primary_condition, data.primary_condition)
+    sec = Section(
+        id="fanout",
+        title="Fan-out scaling",
+        lead=("Time until N children started at once are all ready, on log-log axes: a straight line of "
+              "slope k means T ∝ N^k. k ≈ 1: the spawns queue behind each other; k < 1: they overlap; "
+              f"k > 1: they contend. Lines join medians, faint dots are samples ({cond})."),
+    )
+    fig = figure(data)
+    if fig is None:
+        sec.notes.append("No fan-out samples in these results.")
+        return sec
+    sec.figures["fanout"] = fig
+    sec.tables.append(table(data))
+    return sec
