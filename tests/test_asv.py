@@ -24,10 +24,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, have_python
+from conftest import ROOT, have_python
 
 asv_util = pytest.importorskip("asv.util")
 from asv.config import Config  # noqa: E402
+from asv.results import iter_results_for_machine  # noqa: E402
+
+if str(ROOT) not in sys.path:  # the suite (benchmarks/) is imported below
+    sys.path.insert(0, str(ROOT))
 
 MAIN_CONF = ROOT / "asv.conf.json"
 CI_CONF = ROOT / "asv.ci.conf.json"
@@ -163,8 +167,8 @@ def asv_project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AsvProject
     _git(repo, "commit", "-q", "--allow-empty", "-m", "baseline")
     _git(repo, "commit", "-q", "--allow-empty", "-m", "canary")
     commits = (_git(repo, "rev-parse", "HEAD~1"), _git(repo, "rev-parse", "HEAD"))
-    conf = load(CI_CONF)
-    conf.update(repo=str(repo), benchmark_dir=str(ROOT / "benchmarks"), results_dir=str(root / "results"),
+    conf = load(CI_CONF)  # asv's loader drops "version"; the copy needs it back
+    conf.update(version=1, repo=str(repo), benchmark_dir=str(ROOT / "benchmarks"), results_dir=str(root / "results"),
                 html_dir=str(root / "html"), env_dir=str(root / "env"))
     (root / "asv.conf.json").write_text(json.dumps(conf, indent=1))
     home = root / "home"
@@ -239,10 +243,9 @@ def test_canary_is_flagged_by_asv_compare_and_publish(asv_project: AsvProject) -
                             extra_env={"SPAWN_HARNESS_CANARY": canary})
     machine_dir = asv_project.root / "results" / "ci-test"
     assert len(list(machine_dir.glob("*-existing-*.json"))) == 2
-    sample_counts = [len(s) for f in machine_dir.glob("*-existing-*.json")
-                     for r in json.loads(f.read_text())["results"].values()
-                     for s in (r[-2] if isinstance(r, list) and len(r) > 2 and isinstance(r[-2], list) else [])
-                     if isinstance(s, list)]
+    sample_counts = [len(samples) for r in iter_results_for_machine(str(asv_project.root / "results"), "ci-test")
+                     for key in r.get_all_result_keys()
+                     for samples in r.get_result_samples(key, r.get_result_params(key)) if samples]
     cp = asv_project.asv("compare", "--machine", "ci-test", "--split", "--factor", COMPARE_FACTOR, base, head)
     print(cp.stdout)
     marks = parse_compare(cp.stdout)
