@@ -32,18 +32,26 @@ def write_json_atomic(path: str, data: Any) -> None:
     os.replace(tmp, path)
 
 
-def _find(exc: BaseException, kind: type[BaseException]) -> BaseException | None:
-    """Find ``kind`` in ``exc`` or inside (nested) exception groups."""
+def _find(exc: BaseException, kind: type[BaseException],
+          _seen: set[int] | None = None) -> BaseException | None:
+    """Find ``kind`` in ``exc`` or inside (nested) exception groups.
+
+    ``_seen`` breaks cycles: tractor's teardown can chain a group's
+    ``__context__`` back to an exception inside that group."""
+    seen = set() if _seen is None else _seen
+    if id(exc) in seen:
+        return None
+    seen.add(id(exc))
     if isinstance(exc, kind):
         return exc
     if isinstance(exc, BaseExceptionGroup):
         for inner in exc.exceptions:
-            found = _find(inner, kind)
+            found = _find(inner, kind, seen)
             if found is not None:
                 return found
     cause = exc.__cause__ or exc.__context__
-    if cause is not None and cause is not exc and isinstance(cause, (kind, BaseExceptionGroup)):
-        return _find(cause, kind)
+    if cause is not None and isinstance(cause, (kind, BaseExceptionGroup)):
+        return _find(cause, kind, seen)
     return None
 
 
