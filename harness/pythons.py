@@ -20,7 +20,7 @@ from typing import Any
 
 from harness.errors import UsageError
 
-SUPPORTED_MINORS = range(10, 16)
+SUPPORTED_MINORS = range(11, 16)  # the worker needs 3.11+ (exception groups)
 
 _PROBE = r"""
 import json, sys, sysconfig, multiprocessing

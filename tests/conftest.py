@@ -11,6 +11,11 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
+#: Inherited by every process this test session starts, so the orphan check
+#: below looks only at our own descendants, not at other runs on the machine.
+SESSION_MARKER = "SPAWN_HARNESS_TEST_SESSION"
+os.environ.setdefault(SESSION_MARKER, f"{os.getpid()}")
+
 
 def harness(*args: str, env: dict[str, str] | None = None, timeout: float = 900,
             cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -60,7 +65,8 @@ def _marked_processes() -> list[tuple[int, str]]:
             cmd = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
         except OSError:
             continue
-        if any(e.startswith(RUN_ID_ENV.encode() + b"=") for e in environ) and _state(stat) != "Z":
+        mine = f"{SESSION_MARKER}={os.environ[SESSION_MARKER]}".encode() in environ
+        if mine and any(e.startswith(RUN_ID_ENV.encode() + b"=") for e in environ) and _state(stat) != "Z":
             found.append((int(entry.name), cmd))
     return found
 
