@@ -85,7 +85,7 @@ def worker_deadline(job: str, cfg: JobConfig) -> float:
         "spawn": 2 + 2 * n,
         "rpc_rtt": 4 + 5 * n,
         "stream": 4 + len(cfg.stream_sizes) * n,
-        "fanout": 4 + sum(2 * (1 + k / 4) * max(1, cfg.values // 4) for k in cfg.fanout),
+        "fanout": 4 + sum(2 * (1 + k / 4) * max(1, cfg.values // 10) for k in cfg.fanout),
         "memory": 4 + 3 * cfg.memory_children,
     }.get(job, 4 * n)
     return 30.0 + cfg.timeout * min(samples, 60)
