@@ -16,7 +16,7 @@ from harness import __version__
 from harness.errors import UsageError
 
 #: Command modules, in the order ``--help`` lists them.
-COMMANDS: tuple[str, ...] = ("run", "backends", "pythons", "compare", "history", "report")
+COMMANDS: tuple[str, ...] = ("run", "backends", "pythons", "compare", "history", "sensitivity", "report")
 
 
 class OneLineParser(argparse.ArgumentParser):

@@ -30,7 +30,8 @@ from harness import asv_results
 from harness.comparison import Pair
 from harness.errors import UsageError
 from harness.results import load_results
-from harness.runner import PROJECT_ROOT
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 #: Backends the harness knows; an asv parameter equal to one of these names a backend.
 KNOWN_BACKENDS = ("subint", "trio", "mp_spawn", "mp_forkserver", "fork", "main_thread", "mp", "infected_asyncio")
@@ -92,8 +93,11 @@ def harness_side(arg: str, path: Path) -> Side:
 
 
 # -- asv ----------------------------------------------------------------------------
-def asv_config(root: Path = PROJECT_ROOT) -> dict[str, Any]:
-    path = root / "asv.conf.json"
+ASV_CONFIGS = ("asv.conf.json", "asv.ci.conf.json")
+
+
+def asv_config(root: Path = PROJECT_ROOT, name: str = "asv.conf.json") -> dict[str, Any]:
+    path = root / name
     try:
         text = path.read_text(encoding="utf-8")
     except OSError:
@@ -108,7 +112,10 @@ def asv_config(root: Path = PROJECT_ROOT) -> dict[str, Any]:
 
 
 def default_results_dir(root: Path = PROJECT_ROOT) -> Path:
-    return root / str(asv_config(root).get("results_dir") or "results")
+    """The first asv results tree that holds results: asv.conf.json's (tractor's
+    history), then asv.ci.conf.json's (the floor's); ``results/`` if neither does."""
+    dirs = [root / str(asv_config(root, name).get("results_dir") or "results") for name in ASV_CONFIGS]
+    return next((d for d in dirs if asv_results.machines(d)), dirs[0])
 
 
 def _resolve_ref(ref: str, root: Path = PROJECT_ROOT) -> str | None:

@@ -5,35 +5,54 @@ Per comparison (one benchmark cell on both sides):
 * **Effect**: ratio of medians, ``median(head) / median(base)``.  Medians,
   because spawn times have a long right tail (a scheduler hiccup costs 10x)
   that would drag a mean around.
-* **Uncertainty**: a percentile confidence interval of that ratio from a
-  *two-stage cluster bootstrap*.  The samples are not independent: they come
-  in worker processes (``Cell.runs``) and a process can be shifted as a
-  whole (CPU frequency, cache/ASLR layout, a noisy neighbour for its few
-  seconds).  Resampling values as if iid treats 3 processes x 10 values as
-  30 independent draws and makes the interval too narrow -- the classic
-  pseudo-replication that gives CI runners their false alarms.  Each
-  replicate therefore draws the runs with replacement, then values with
-  replacement within each drawn run (Davison & Hinkley 1997, sec. 3.8).  This
-  keeps between-run variance in the interval; it slightly over-counts the
-  within-run part (conservative), and with a single run it is the ordinary
-  bootstrap.  With one or two runs per side the between-run variance cannot
-  be estimated at all -- the interval is then only as honest as the runs are
-  alike, which is why the default run uses three rounds and ``sensitivity``
-  measures the false-alarm rate instead of trusting the formula.
-* **Significance**: Mann-Whitney U, two-sided, on the pooled values (asv's
-  test, distribution-free, indifferent to the tail), corrected for the
-  number of comparisons: Holm (family-wise error: the chance that a change
-  with *no* effect anywhere raises any alarm -- exactly a gate's false-alarm
-  rate) by default, Benjamini-Hochberg (false discovery rate) on request.
-* **Verdict**: ``slower``/``faster`` needs all of: corrected p < alpha, the
-  bootstrap interval excluding 1 (the cluster-aware check that the pooled
-  U test cannot make), and a point ratio beyond ``1 + min_change`` (or below
-  ``1 / (1 + min_change)``).  Otherwise ``unchanged``.
+
+* **The samples are clustered.**  They come in worker processes
+  (``Cell.runs``), and a process can be shifted as a whole: CPU frequency,
+  cache and ASLR layout, a neighbour busy for those few seconds.  Treating
+  3 processes x 10 values as 30 independent draws (what asv's and pyperf's
+  tests do) makes every interval too narrow -- pseudo-replication, the main
+  source of CI false alarms.  Each side is therefore modelled as
+  ``x[i][j] = centre + b[i] + e[i][j]`` (run effect, within-run noise) and
+  the between-run variance is estimated, not assumed away
+  (:func:`hierarchical`).
+
+* **Uncertainty**: a hierarchical bootstrap with shrunk run effects
+  (Davison & Hinkley 1997, sec. 3.8): each replicate draws ``R`` run effects
+  with replacement and each run's values from the pooled residuals.  The
+  run effects are shrunk so they carry only the *between*-run variance: the
+  naive two-stage bootstrap (runs, then values within runs) counts the
+  within-run noise twice and is ~sqrt(2) too wide when runs are alike
+  (:func:`two_stage_bootstrap_medians`, kept for comparison).  With three
+  runs a side, the between-run variance rests on 2+2 degrees of freedom and
+  a percentile interval is far too short (a z where a t with 4 df belongs),
+  so the interval of ``log(ratio)`` is widened by ``t(df)/z`` with
+  Satterthwaite's df for the two variance components.  Runs alike: df is
+  large and this is the plain bootstrap; runs shifted as wholes: the
+  interval is as wide as three runs allow.
+
+* **Significance**: an intersection-union test -- a cell is significant only
+  when both tests reject, so the gate is valid when either test's
+  assumptions hold:
+  - Mann-Whitney U, two-sided, on the pooled values (asv's test:
+    distribution-free, indifferent to the tail, blind to clustering);
+  - the cluster-aware test: ``log(ratio) / se`` against t(df), se from the
+    hierarchical bootstrap.
+  The larger p is corrected for the number of comparisons: Holm (family-
+  wise: the chance that a change with no effect anywhere raises any alarm,
+  which is the gate's false-alarm rate) by default, Benjamini-Hochberg (FDR)
+  on request.
+
+* **Verdict**: ``slower``/``faster`` needs the corrected p < alpha *and* the
+  point ratio beyond ``1 + min_change`` (or below ``1 / (1 + min_change)``);
+  otherwise ``unchanged``, with a note when it was one but not the other.
 
 When a side has a single value and no samples (asv without
-``--record-samples``), the U test cannot be run; asv's own fallback is used:
-"different" when the two 99% intervals asv stored do not overlap (p is then
-reported as missing and the comparison is left out of the correction).
+``--record-samples``), no test can run; asv's own fallback is used:
+"different" when asv's stored 99% intervals do not overlap (p is then missing
+and the comparison is left out of the correction).
+
+``sensitivity`` measures what all of this is worth on a given machine: the
+false-alarm rate on A/A runs and the power on runs with a known slowdown.
 """
 
 from __future__ import annotations
@@ -59,9 +78,10 @@ class GateConfig:
 
     def describe(self) -> str:
         corr = CORRECTIONS[self.correction]
-        return (f"Mann-Whitney U (two-sided), {corr}-corrected, alpha {self.alpha:g}; "
-                f"{self.ci_level:.0%} CI of the median ratio by two-stage cluster bootstrap "
-                f"({self.bootstrap} resamples, runs then values); min change {self.min_change:.0%}")
+        return (f"significant = both Mann-Whitney U (pooled values) and a cluster-aware t (runs) reject, "
+                f"{corr}-corrected, alpha {self.alpha:g}; min change {self.min_change:.0%}; "
+                f"{self.ci_level:.0%} CI of the median ratio: hierarchical bootstrap over runs "
+                f"({self.bootstrap} resamples), t(df)-widened")
 
 
 @dataclass
@@ -87,8 +107,11 @@ class Judgement:
     ratio: float
     ci_low: float
     ci_high: float
-    p_value: float  # raw; NaN when no test could be run
+    p_value: float  # raw combined p = max(p_mwu, p_cluster); NaN when no test could be run
     p_adjusted: float = math.nan
+    p_mwu: float = math.nan
+    p_cluster: float = math.nan
+    df: float = math.nan  # Satterthwaite df of the cluster-aware test
     verdict: str = "unchanged"
     note: str = ""
     ci99_apart: bool | None = None  # the no-samples fallback's answer, when it was used
@@ -109,6 +132,7 @@ class Judgement:
             "base_median": num(self.base_median), "head_median": num(self.head_median),
             "ratio": num(self.ratio), "ci_low": num(self.ci_low), "ci_high": num(self.ci_high),
             "p_value": num(self.p_value), "p_adjusted": num(self.p_adjusted),
+            "p_mann_whitney": num(self.p_mwu), "p_cluster": num(self.p_cluster), "df": num(self.df),
             "base_runs": len(p.base), "base_values": sum(map(len, p.base)),
             "head_runs": len(p.head), "head_values": sum(map(len, p.head)),
         }
@@ -119,39 +143,155 @@ def _clean(runs: Sequence[Sequence[float]]) -> list[list[float]]:
     return [r for r in out if r]
 
 
-def cluster_bootstrap_medians(runs: Sequence[Sequence[float]], reps: int, rng: np.random.Generator) -> np.ndarray:
-    """``reps`` bootstrap medians: draw runs with replacement, then values within each run."""
-    runs = _clean(runs)
-    r = len(runs)
+def _padded(runs: list[list[float]]) -> tuple[np.ndarray, np.ndarray]:
     lengths = np.array([len(x) for x in runs])
-    width = int(lengths.max())
-    table = np.full((r, width), np.nan)
+    table = np.full((len(runs), int(lengths.max())), np.nan)
     for i, x in enumerate(runs):
         table[i, : len(x)] = x
-    chosen = rng.integers(0, r, size=(reps, r))
-    chosen_len = lengths[chosen]  # (reps, r)
-    within = np.floor(rng.random((reps, r, width)) * chosen_len[..., None]).astype(int)
-    draws = table[chosen[..., None], within]  # (reps, r, width)
-    if (lengths == width).all():
+    return table, lengths
+
+
+def _pooled_medians(draws: np.ndarray, chosen_len: np.ndarray) -> np.ndarray:
+    """Median over each replicate's (runs x width) draws, ignoring slots past a run's length."""
+    reps, _, width = draws.shape
+    if (chosen_len == width).all():
         return np.median(draws.reshape(reps, -1), axis=1)
-    mask = np.arange(width)[None, None, :] >= chosen_len[..., None]
-    draws[mask] = np.nan
+    draws[np.arange(width)[None, None, :] >= chosen_len[..., None]] = np.nan
     return np.nanmedian(draws.reshape(reps, -1), axis=1)
 
 
-def ratio_ci(base: Sequence[Sequence[float]], head: Sequence[Sequence[float]], level: float, reps: int,
-             rng: np.random.Generator) -> tuple[float, float]:
-    """Percentile interval of ``median(head) / median(base)`` under the cluster bootstrap."""
-    b = cluster_bootstrap_medians(base, reps, rng)
-    h = cluster_bootstrap_medians(head, reps, rng)
+def two_stage_bootstrap_medians(runs: Sequence[Sequence[float]], reps: int, rng: np.random.Generator) -> np.ndarray:
+    """Naive two-stage bootstrap: runs with replacement, then values within each drawn run.
+
+    Kept for comparison (``sensitivity`` can measure both): it counts the
+    within-run noise twice -- once in how the drawn runs' medians differ,
+    once in the redraw -- so its intervals are ~sqrt(2) too wide when runs
+    are alike, which costs power for nothing.
+    """
+    clean = _clean(runs)
+    table, lengths = _padded(clean)
+    r, width = table.shape
+    chosen = rng.integers(0, r, size=(reps, r))
+    chosen_len = lengths[chosen]
+    within = np.floor(rng.random((reps, r, width)) * chosen_len[..., None]).astype(int)
+    return _pooled_medians(table[chosen[..., None], within], chosen_len)
+
+
+@dataclass
+class Hierarchy:
+    """One side as runs: centres, shrunk run effects, pooled residuals, variance components."""
+
+    centre: float  # mean of the run medians
+    effects: np.ndarray  # shrunk run effects (resampling them gives the between-run variance)
+    resid: np.ndarray  # pooled within-run residuals (value - its run's median)
+    lengths: np.ndarray  # values per run
+    between: float  # between-run variance of a run's centre (estimated, >= 0)
+    noise: float  # variance of one run's median from within-run noise alone
+
+    @property
+    def runs(self) -> int:
+        return len(self.lengths)
+
+    @property
+    def values(self) -> int:
+        return int(self.lengths.sum())
+
+
+def hierarchical(runs: Sequence[Sequence[float]], rng: np.random.Generator) -> Hierarchy:
+    """Split a side's spread into between-run and within-run parts.
+
+    The spread of the run medians ``S_b`` holds the between-run variance plus
+    the noise of a median of ``n`` values; that noise is estimated from
+    medians of ``n`` pooled residuals and subtracted (truncated at 0).  The
+    run effects are shrunk by ``sqrt(between * R / ((R - 1) * S_b))`` so that
+    drawing ``R`` of them with replacement reproduces ``between``.
+    """
+    clean = _clean(runs)
+    r = len(clean)
+    lengths = np.array([len(x) for x in clean])
+    centres = np.array([float(np.median(x)) for x in clean])
+    parts = [np.asarray(x) - m for x, m in zip(clean, centres) if len(x) > 1]
+    resid = np.concatenate(parts) if parts else np.zeros(1)
+    n = int(np.median(lengths))
+    noise = 0.0
+    if n > 1 and resid.any():
+        noise = float(np.median(resid[rng.integers(0, len(resid), size=(400, n))], axis=1).var())
+    effects = centres - centres.mean()
+    between, shrink = 0.0, 0.0
+    if r > 1:
+        s_b = float(centres.var(ddof=1))
+        between = max(0.0, s_b - noise)
+        if s_b > 0:
+            shrink = math.sqrt(between * r / ((r - 1) * s_b))
+    return Hierarchy(float(centres.mean()), shrink * effects, resid, lengths, between, noise)
+
+
+def cluster_bootstrap_medians(runs: Sequence[Sequence[float]], reps: int, rng: np.random.Generator,
+                              h: Hierarchy | None = None) -> np.ndarray:
+    """``reps`` medians of resampled sides: ``R`` shrunk run effects drawn with
+    replacement, each with as many pooled residuals as that run had values.
+
+    Runs alike: the effects shrink to 0 and this is the ordinary bootstrap of
+    the values.  One value per run (spawn_cold): the residuals are 0 and the
+    runs' values are resampled.
+    """
+    h = h or hierarchical(runs, rng)
+    r = h.runs
+    width = int(h.lengths.max())
+    chosen = rng.integers(0, r, size=(reps, r))
+    draws = (h.centre + h.effects[chosen])[..., None] + h.resid[rng.integers(0, len(h.resid), size=(reps, r, width))]
+    return _pooled_medians(draws, h.lengths[chosen])
+
+
+@dataclass
+class RatioTest:
+    ratio: float
+    ci_low: float
+    ci_high: float
+    p_cluster: float
+    df: float
+
+
+def _satterthwaite(parts: list[tuple[float, float]]) -> float:
+    """df of a sum of variance estimates ``(value, df)``."""
+    total = sum(v for v, _ in parts)
+    denom = sum(v * v / d for v, d in parts if d > 0 and v > 0)
+    return total * total / denom if denom > 0 else math.inf
+
+
+def ratio_test(base: Sequence[Sequence[float]], head: Sequence[Sequence[float]], level: float, reps: int,
+               rng: np.random.Generator) -> RatioTest:
+    """The median ratio's t(df)-widened bootstrap interval and cluster-aware p-value."""
+    from scipy.stats import norm, t
+
+    hb, hh = hierarchical(base, rng), hierarchical(head, rng)
+    mb = _median(_clean(base))
+    mh = _median(_clean(head))
+    if not (mb > 0 and mh > 0):
+        return RatioTest(math.nan, math.nan, math.nan, math.nan, math.nan)
+    b = cluster_bootstrap_medians(base, reps, rng, hb)
+    h = cluster_bootstrap_medians(head, reps, rng, hh)
     with np.errstate(divide="ignore", invalid="ignore"):
-        ratios = h / b
-    ratios = ratios[np.isfinite(ratios)]
-    if not len(ratios):
-        return math.nan, math.nan
+        logs = np.log(h / b)
+    logs = logs[np.isfinite(logs)]
+    est = math.log(mh / mb)
+    se = float(logs.std(ddof=1)) if len(logs) > 1 else 0.0
+    parts = []
+    for side, m in ((hb, mb), (hh, mh)):
+        parts.append((side.between / side.runs / m**2, side.runs - 1))
+        parts.append((side.noise / side.runs / m**2, max(1, side.values - side.runs)))
+    df = _satterthwaite(parts)
+    df = min(df, 1e6)
     tail = (1 - level) / 2
-    lo, hi = np.quantile(ratios, [tail, 1 - tail])
-    return float(lo), float(hi)
+    widen = float(t.ppf(1 - tail, df) / norm.ppf(1 - tail))
+    lo, hi = np.quantile(logs, [tail, 1 - tail]) if len(logs) else (est, est)
+    ci_low = math.exp(est + (float(lo) - est) * widen)
+    ci_high = math.exp(est + (float(hi) - est) * widen)
+    if se > 0:
+        p = float(2 * t.sf(abs(est) / se, df))
+    else:
+        p = 1.0 if est == 0 else 0.0
+    return RatioTest(mh / mb, ci_low, ci_high, p, df)
 
 
 def mann_whitney_p(base: Sequence[float], head: Sequence[float]) -> float:
@@ -197,7 +337,7 @@ def _median(runs: Sequence[Sequence[float]]) -> float:
 
 
 def judge(pairs: Sequence[Pair], cfg: GateConfig) -> list[Judgement]:
-    """Judge every pair; corrections run over all pairs that have a p-value."""
+    """Judge every pair; the correction runs over all pairs that have a p-value."""
     if cfg.correction not in CORRECTIONS:
         raise ValueError(f"unknown correction {cfg.correction!r}")
     rng = np.random.default_rng(cfg.seed)
@@ -208,30 +348,26 @@ def judge(pairs: Sequence[Pair], cfg: GateConfig) -> list[Judgement]:
         ratio = hm / bm if bm > 0 else math.nan
         flat_b = [v for r in base for v in r]
         flat_h = [v for r in head for v in r]
-        if len(flat_b) >= 2 and len(flat_h) >= 2:
-            lo, hi = ratio_ci(base, head, cfg.ci_level, cfg.bootstrap, rng)
-            p = mann_whitney_p(flat_b, flat_h)
-            note = ""
+        if len(flat_b) >= 2 and len(flat_h) >= 2 and math.isfinite(ratio):
+            rt = ratio_test(base, head, cfg.ci_level, cfg.bootstrap, rng)
+            p_u = mann_whitney_p(flat_b, flat_h)
+            j = Judgement(pair, bm, hm, ratio, rt.ci_low, rt.ci_high, max(p_u, rt.p_cluster),
+                          p_mwu=p_u, p_cluster=rt.p_cluster, df=rt.df)
         else:
-            lo = hi = math.nan
-            p = math.nan
-            note = "too few values to test"
+            j = Judgement(pair, bm, hm, ratio, math.nan, math.nan, math.nan, note="too few values to test")
             if pair.base_ci99 and pair.head_ci99:
                 (a0, a1), (b0, b1) = pair.base_ci99, pair.head_ci99
-                apart = a1 < b0 or b1 < a0
-                note = "asv 99% CIs " + ("do not overlap" if apart else "overlap") + " (no samples)"
-        j = Judgement(pair, bm, hm, ratio, lo, hi, p, note=note)
-        if note.startswith("asv 99% CIs"):
-            j.ci99_apart = apart
+                j.ci99_apart = a1 < b0 or b1 < a0
+                j.note = "asv 99% CIs " + ("do not overlap" if j.ci99_apart else "overlap") + " (no samples)"
         out.append(j)
     adjusted = adjust([j.p_value for j in out], cfg.correction)
     grow = 1 + cfg.min_change
     for j, pa in zip(out, adjusted):
         j.p_adjusted = pa
         if math.isfinite(pa):
-            significant = pa < cfg.alpha and (j.ci_low > 1 or j.ci_high < 1)
-            if pa < cfg.alpha and not significant:
-                j.note = "U test significant, cluster CI includes 1"
+            significant = pa < cfg.alpha
+            if not significant and j.p_mwu < cfg.alpha <= j.p_cluster:
+                j.note = "U test alone: runs disagree"
         else:
             significant = bool(j.ci99_apart)
         if not (significant and math.isfinite(j.ratio)):

@@ -9,8 +9,10 @@ sorted by commit date:
   (a floor run measures the harness's own code).  One point per file and
   cell: the median of all its values, the values kept as samples.
 
-The **subint ratio series** come first: ``subint / baseline`` per commit,
-Python and scenario.  A ratio taken inside one run cancels what moved the
+The **subint ratio series** come first: the asv suite's own paired ratios
+(``SubintRatios.track_subint_ratio``), and ``subint / baseline`` of medians
+per commit, Python and scenario, from benchmarks that take the backend as a
+parameter and from harness files.  A ratio taken inside one run cancels what moved the
 whole machine between commits (a new runner image, a noisy week), so a step
 in it is about subint itself -- the question this project exists for.
 
@@ -24,6 +26,7 @@ never trip a 10% factor).
 from __future__ import annotations
 
 import math
+import re
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -38,6 +41,8 @@ from harness.results import Cell, load_file, result_files
 from harness.stats import median
 
 RATIO_BASELINES = ("trio", "mp_forkserver", "mp_spawn")
+#: asv benchmarks that are subint ratios already (the suite's paired ratios).
+RATIO_BENCHMARK = re.compile(r"SubintRatios|subint_ratio")
 RATIO_SCENARIOS = ("spawn_warm", "spawn_cold", "teardown", "rpc_rtt")
 SUBJECT = "subint"
 
@@ -220,7 +225,8 @@ def collect(results_dir: Path | None, machine: str | None, harness_paths: Sequen
     ratios: dict[str, list[HistoryPoint]] = {}
     if results_dir is not None and asv_results.machines(results_dir):
         ratios.update(asv_ratio_history(results_dir, machine))
-        series.update(asv_results.load_history(results_dir, machine))
+        for name, points in asv_results.load_history(results_dir, machine).items():
+            (ratios if RATIO_BENCHMARK.search(name) else series)[name] = points
     if harness_paths:
         plain, hr = harness_history(harness_paths)
         ratios.update(hr)

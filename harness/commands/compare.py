@@ -26,8 +26,10 @@ from harness.comparison import CORRECTIONS, GateConfig, Judgement, Pair, judge
 from harness.errors import UsageError
 
 
-def fraction(text: str, what: str) -> float:
-    """``5%``, ``0.05`` or ``5`` (read as percent when >= 1) -> 0.05."""
+def fraction(text: str, what: str, above_one: bool = False) -> float:
+    """``5%``, ``0.05`` or ``5`` (a bare number >= 1 is read as percent) -> 0.05.
+
+    ``above_one`` admits ``250%`` (a change may be more than double)."""
     t = text.strip()
     try:
         value = float(t[:-1]) / 100 if t.endswith("%") else float(t)
@@ -35,8 +37,8 @@ def fraction(text: str, what: str) -> float:
         raise UsageError(f"{what}: expected a fraction or percentage, got {text!r}") from None
     if not t.endswith("%") and value >= 1:
         value /= 100
-    if not (0 <= value < 1) or math.isnan(value):
-        raise UsageError(f"{what}: must be in [0, 100%), got {text!r}")
+    if math.isnan(value) or value < 0 or (value >= 1 and not above_one) or math.isinf(value):
+        raise UsageError(f"{what}: must be {'>= 0' if above_one else 'in [0, 100%)'}, got {text!r}")
     return value
 
 
@@ -58,7 +60,7 @@ def gate_config(args: argparse.Namespace) -> GateConfig:
         raise UsageError("--alpha and --ci must be > 0")
     if args.bootstrap < 100:
         raise UsageError("--bootstrap must be >= 100")
-    return GateConfig(alpha=alpha, min_change=fraction(args.min_change, "--min-change"), ci_level=ci,
+    return GateConfig(alpha=alpha, min_change=fraction(args.min_change, "--min-change", above_one=True), ci_level=ci,
                       correction=args.correction, bootstrap=args.bootstrap, seed=args.seed)
 
 
