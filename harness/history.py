@@ -33,6 +33,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from harness import asv_results, changepoint
 from harness.asv_results import HistoryPoint
 from harness.compare_input import KNOWN_BACKENDS
@@ -157,10 +159,13 @@ def asv_ratio_history(results_dir: Path, machine: str | None = None) -> dict[str
 # -- analysis -----------------------------------------------------------------------
 @dataclass
 class Creep:
-    steps: int
-    net_change: float  # last level / first level - 1
+    """A drift the same way across the series, beyond what one step explains."""
+
+    steps: int  # change points in the drift's direction
+    net_change: float  # end level / start level - 1
     first_commit: str
     last_commit: str
+    p_value: float  # Mann-Kendall trend test on the whole series
 
 
 @dataclass
@@ -188,23 +193,70 @@ class SeriesAnalysis:
         }
 
 
-def creep_of(points: Sequence[HistoryPoint], changes: Sequence[changepoint.ChangePoint]) -> Creep | None:
-    """Two or more consecutive steps the same way: report their sum as one drift."""
-    if len(changes) < 2:
+def _within_trend_p(values: np.ndarray, bounds: Sequence[tuple[int, int]], up: bool) -> float:
+    """One-sided stratified Mann-Kendall: a trend *inside* the levels, summed over them.
+
+    S = sum over levels of sum_{i<j} sign(x_j - x_i), variance n(n-1)(2n+5)/18
+    per level (ties ignored), continuity-corrected normal p for the direction
+    ``up``.  A clean step leaves flat levels (S ~ 0); a creep of steps too
+    short to split leaves every level rising.
+    """
+    from scipy.stats import norm
+
+    total = var = 0.0
+    for a, b in bounds:
+        x = values[a:b]
+        k = len(x)
+        if k < 3:
+            continue
+        diff = np.sign(x[None, :] - x[:, None])
+        total += float(np.triu(diff, 1).sum())
+        var += k * (k - 1) * (2 * k + 5) / 18
+    if var == 0:
+        return 1.0
+    z = (total - 1 if total > 0 else total + 1 if total < 0 else 0.0) / math.sqrt(var)
+    return float(norm.sf(z if up else -z))
+
+
+def creep_of(points: Sequence[HistoryPoint], changes: Sequence[changepoint.ChangePoint],
+             alpha: float = 0.01) -> Creep | None:
+    """A creep: a significant monotone trend that is not one step.
+
+    The permutation test cannot split short levels (4 commits a side can never
+    reach p < 0.01: there are only 70 ways to arrange them), so a creep of
+    small steps a few commits apart may show as one change point or none.
+    The trend test sees it anyway: Mann-Kendall (Kendall's tau against the
+    commit order) on the series, and -- when fewer than two change points go
+    the trend's way -- a stratified Mann-Kendall inside the detected levels,
+    so that a single clean step is not called a creep.  The size is
+    the first-to-last level change when two or more steps make it up, else
+    the Theil-Sen line's change across the series.
+    """
+    from scipy.stats import kendalltau, theilslopes
+
+    values = np.array([p.value for p in points], dtype=float)
+    n = len(values)
+    if n < 6 or not np.isfinite(values).all():
         return None
-    run: list[changepoint.ChangePoint] = []
-    best: list[changepoint.ChangePoint] = []
-    for cp in changes:
-        if run and (cp.rel_change > 0) == (run[-1].rel_change > 0):
-            run.append(cp)
-        else:
-            run = [cp]
-        if len(run) >= 2 and len(run) >= len(best):
-            best = list(run)
-    if len(best) < 2 or best[0].before == 0:
+    idx = np.arange(n)
+    tau, p_trend = kendalltau(idx, values)
+    if not (p_trend < alpha) or tau == 0:
         return None
-    net = best[-1].after / best[0].before - 1
-    return Creep(len(best), net, points[best[0].index].commit, points[best[-1].index].commit)
+    up = tau > 0
+    same = [cp for cp in changes if (cp.rel_change > 0) == up]
+    if len(same) < 2:
+        bounds = [(a, b) for a, b, _ in changepoint.segments(list(values), list(changes))]
+        if not (_within_trend_p(values, bounds, up) < alpha):
+            return None
+        slope, intercept = theilslopes(values, idx)[:2]
+        start_v, end_v = intercept, intercept + slope * (n - 1)
+        if start_v <= 0:
+            return None
+        return Creep(len(same), end_v / start_v - 1, points[0].commit, points[-1].commit, float(p_trend))
+    if same[0].before == 0:
+        return None
+    return Creep(len(same), same[-1].after / same[0].before - 1, points[same[0].index].commit,
+                 points[same[-1].index].commit, float(p_trend))
 
 
 def analyse(series: dict[str, list[HistoryPoint]], ratio_names: set[str], *, alpha: float = 0.01,
@@ -213,7 +265,7 @@ def analyse(series: dict[str, list[HistoryPoint]], ratio_names: set[str], *, alp
     for name, points in series.items():
         values = [p.value for p in points]
         changes = changepoint.detect(values, alpha=alpha, min_size=min_size, permutations=permutations, seed=seed)
-        out.append(SeriesAnalysis(name, name in ratio_names, points, changes, creep_of(points, changes)))
+        out.append(SeriesAnalysis(name, name in ratio_names, points, changes, creep_of(points, changes, alpha)))
     out.sort(key=lambda a: (not a.ratio, not a.changes, a.name))
     return out
 

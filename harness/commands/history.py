@@ -26,6 +26,7 @@ def add_parser(sub: Any) -> None:
                        description=__doc__.splitlines()[0] if __doc__ else None)
     p.add_argument("paths", nargs="*", type=Path, help="harness result files or directories with commit metadata")
     p.add_argument("--results-dir", type=Path, help="asv results tree (default: asv.conf.json's, else results/)")
+    p.add_argument("--no-asv", action="store_true", help="read only the harness files given")
     p.add_argument("--machine", help="asv machine (default: every machine; series are kept apart)")
     p.add_argument("--series", help="only series whose name contains this text")
     p.add_argument("--ratios-only", action="store_true", help="only the subint ratio series")
@@ -61,8 +62,8 @@ def _header() -> list[str]:
 
 
 def _creeps(analyses: list[SeriesAnalysis]) -> list[str]:
-    return [f"{a.name}: {pct(a.creep.net_change)} over {a.creep.steps} steps, "
-            f"{_short(a.creep.first_commit)}..{_short(a.creep.last_commit)}"
+    return [f"{a.name}: {pct(a.creep.net_change)}, {_short(a.creep.first_commit)}..{_short(a.creep.last_commit)} "
+            f"({a.creep.steps} step{'s' if a.creep.steps != 1 else ''} found; trend p={a.creep.p_value:.2g})"
             for a in analyses if a.creep is not None]
 
 
@@ -84,7 +85,7 @@ def render_table(analyses: list[SeriesAnalysis], everything: bool, method: str) 
         out.append("")
     creeps = _creeps(analyses)
     if creeps:
-        out.append("creep (consecutive steps the same way):")
+        out.append("creep (a significant trend one step does not explain):")
         out += [f"  {c}" for c in creeps]
         out.append("")
     out.append(f"method: {method}")
@@ -115,7 +116,7 @@ def main(args: argparse.Namespace) -> int:
     if alpha <= 1 / (args.permutations + 1):
         raise UsageError(f"--alpha {alpha:g} cannot be reached with {args.permutations} permutations "
                          f"(smallest p is {1 / (args.permutations + 1):.3g})")
-    results_dir = args.results_dir or default_results_dir()
+    results_dir = None if args.no_asv else (args.results_dir or default_results_dir())
     if args.results_dir is not None and not args.results_dir.is_dir():
         raise UsageError(f"{args.results_dir}: no such asv results directory")
     series, ratio_names = collect(results_dir, args.machine, args.paths)
@@ -128,7 +129,8 @@ def main(args: argparse.Namespace) -> int:
     analyses = analyse(series, ratio_names, alpha=alpha, min_size=args.min_size,
                        permutations=args.permutations, seed=args.seed)
     method = (f"E-Divisive means (energy distance), permutation test with {args.permutations} shuffles per split, "
-              f"alpha {alpha:g} per split, levels of >= {args.min_size} commits; ordered by commit date")
+              f"alpha {alpha:g} per split, levels of >= {args.min_size} commits; creep: Mann-Kendall trend, "
+              f"Theil-Sen size; ordered by commit date")
     if args.format == "json":
         json.dump({"method": method, "series": [a.as_json() for a in analyses]}, sys.stdout, indent=1)
         print()

@@ -27,7 +27,7 @@ from harness.sensitivity import (FA_TARGET, POWER_TARGET, RULE_TITLES, RULES, Ba
                                  load_conditions, parse_delays, save_summary)
 
 DEFAULT = {"rounds": 10, "values": 10, "warmups": 2, "delays": "4%,8%,12%,20%", "per_side": "3", "pairs": 400}
-QUICK = {"rounds": 3, "values": 5, "warmups": 1, "delays": "40%", "per_side": "2", "pairs": 60}
+QUICK = {"rounds": 4, "values": 5, "warmups": 1, "delays": "600%", "per_side": "3", "pairs": 60}
 
 
 def add_parser(sub: Any) -> None:
