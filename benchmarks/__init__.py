@@ -1,8 +1,10 @@
 """asv benchmark suite: thin glue over :mod:`harness.measure`.
 
-The suite sits beside the harness it drives.  An asv environment built from
-``asv.conf.json`` has the harness installed; an ``existing:`` environment or a
-checkout may not, so fall back to the tree this directory lives in.
+The suite sits beside the harness it drives and imports *that* harness, the
+checkout's, ahead of any installed copy: asv reads ``benchmarks/`` from the
+checkout on every run but reinstalls an environment only when the benchmarked
+tractor commit changes, so an installed harness can be older than the suite.
+(``harness.measure`` puts the same directory on its children's PYTHONPATH.)
 """
 
 from __future__ import annotations
@@ -10,7 +12,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-try:
-    import harness  # noqa: F401
-except ImportError:
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+_ROOT = str(Path(__file__).resolve().parent.parent)
+if (Path(_ROOT) / "harness" / "measure.py").exists() and "harness" not in sys.modules:
+    if _ROOT in sys.path:
+        sys.path.remove(_ROOT)
+    sys.path.insert(0, _ROOT)

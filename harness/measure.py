@@ -40,6 +40,12 @@ ASV_CONFIG = JobConfig(warmups=2, values=10, timeout=10.0, stream_sizes=[64, 409
 #: Quantities :func:`interleaved` can alternate.
 INTERLEAVED = ("spawn", "rpc_rtt")
 
+#: Layers whose sessions cannot coexist in one process: tractor allows one
+#: root actor per process, and its session is a root actor.
+ONE_SESSION_PER_PROCESS = frozenset({"tractor"})
+#: Alternated jobs per backend in :func:`_alternate_blocks`.
+BLOCKS = 4
+
 #: Round trips per spawn sample, as :func:`harness.scenarios.job_rpc_rtt` takes them.
 RPC_PER_VALUE = 5
 
@@ -181,6 +187,8 @@ def interleaved(layer: str, names: list[str], quantity: str,
         raise UsageError(f"need two or more distinct backends, got {names}")
     cfg = cfg or ASV_CONFIG
     chosen = {n: require(layer, n) for n in names}
+    if layer in ONE_SESSION_PER_PROCESS:
+        return _alternate_blocks(layer, names, quantity, cfg)
     result: dict[str, list[float]] = {}
 
     async def main() -> None:
@@ -215,6 +223,22 @@ def interleaved(layer: str, names: list[str], quantity: str,
                 raise
             raise MeasureError(f"{layer} {'/'.join(names)} {quantity}: {hung}") from exc
     return result
+
+
+def _alternate_blocks(layer: str, names: list[str], quantity: str, cfg: JobConfig) -> dict[str, list[float]]:
+    """Interleave whole worker jobs when two sessions cannot be open at once:
+    ``BLOCKS`` short jobs per backend, alternated (order reversed every other
+    block), their samples concatenated.  Pairs are then a block apart, not a
+    sample apart: drift slower than a block still cancels."""
+    job = "spawn" if quantity == "spawn" else "rpc_rtt"
+    scenario = "spawn_warm" if quantity == "spawn" else "rpc_rtt"
+    per_block = max(1, -(-cfg.values // BLOCKS))
+    block_cfg = JobConfig(**{**asdict(cfg), "values": per_block, "warmups": max(1, cfg.warmups // 2)})
+    out: dict[str, list[float]] = {n: [] for n in names}
+    for b in range(BLOCKS):
+        for n in names if b % 2 == 0 else names[::-1]:
+            out[n] += run_job(layer, n, job, block_cfg).values(scenario)
+    return out
 
 
 async def _alternate(sessions: dict[str, Any], quantity: str, cfg: JobConfig, rec: Any) -> dict[str, list[float]]:
