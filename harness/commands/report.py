@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 from typing import Any
 
@@ -29,18 +30,38 @@ def add_parser(sub: Any) -> None:
     p.set_defaults(func=main)
 
 
-def main(args: argparse.Namespace) -> int:
-    # Imported here: matplotlib is slow to import, and the other commands must not pay for it.
-    from harness.report import build, timeline
+def prepare_output(out_dir: Path) -> None:
+    """Create ``out_dir`` or fail with one line: it must be a writable directory."""
+    if out_dir.exists() and not out_dir.is_dir():
+        raise UsageError(f"{out_dir}: exists and is not a directory")
+    try:
+        (out_dir / "figures").mkdir(parents=True, exist_ok=True)
+        probe = out_dir / f".write-test-{os.getpid()}"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as exc:
+        raise UsageError(f"{out_dir}: cannot write the report there ({exc.strerror or exc})") from None
 
-    results = args.results or [DEFAULT_RESULTS]
+
+def main(args: argparse.Namespace) -> int:
+    from harness.report.data import load
+
+    # Every input is checked before matplotlib is imported: bad input fails in a blink.
+    data = load(args.results or [DEFAULT_RESULTS])
+    if not data.cells():
+        raise UsageError("the result files hold no measured values (every cell failed or was unavailable)")
     asv = args.asv_results
     if asv is not None and not asv.is_dir():
         raise UsageError(f"--asv-results {asv}: not a directory")
+    prepare_output(args.output)
+
+    from harness.report import timeline
+    from harness.report.build import build
+
     if asv is None:
         asv = timeline.default_results_dir()
     repo = args.git_repo if args.git_repo is not None else timeline.default_repo()
-    index = build(results, args.output, asv_results=asv, machine=args.machine, repo=repo)
+    index = build(data, args.output, asv_results=asv, machine=args.machine, repo=repo)
     print(f"report: {index}")
     print(f"        {index.parent / 'README.md'}")
     return 0

@@ -1,43 +1,25 @@
-"""``python -m harness report``: result files -> a static directory people would rather look at.
+"""Loaded results -> ``index.html``, ``README.md`` and ``figures/`` in one directory.
 
-One module per figure family (:mod:`spawn`, :mod:`ratios`, :mod:`fanout`,
-:mod:`stream`, :mod:`timeline`), each returning a :class:`~model.Section`;
-:mod:`environment` for the machine box; :mod:`page` and :mod:`markdown` render
-the same sections as ``index.html`` and ``README.md``.  This module only
-loads, orders, saves figures and writes files.
+This module only orders the sections, saves their figures and writes the
+files; what is drawn and said lives in the figure modules.
 """
 
 from __future__ import annotations
 
 import math
-import os
 from datetime import datetime, timezone
 from pathlib import Path
 
-from harness.errors import UsageError
 from harness.report import environment, fanout, markdown, page, ratios, spawn, stream, timeline
-from harness.report.data import ReportData, load, python_label
+from harness.report.data import ReportData, python_label
 from harness.report.model import Headline, Section
 from harness.report.style import save
-from harness.results import write_text_atomic
+from harness.results import format_param, write_text_atomic
 from harness.stats import format_value, median
 
 #: Figure files this command writes; stale ones from an earlier report in the
 #: same directory are removed so the page never links yesterday's picture.
 FIGURE_SUFFIXES = (".svg", ".png")
-
-
-def prepare_output(out_dir: Path) -> None:
-    """Create ``out_dir`` or fail with one line: it must be a writable directory."""
-    if out_dir.exists() and not out_dir.is_dir():
-        raise UsageError(f"{out_dir}: exists and is not a directory")
-    try:
-        (out_dir / "figures").mkdir(parents=True, exist_ok=True)
-        probe = out_dir / f".write-test-{os.getpid()}"
-        probe.write_text("")
-        probe.unlink()
-    except OSError as exc:
-        raise UsageError(f"{out_dir}: cannot write the report there ({exc.strerror or exc})") from None
 
 
 def headlines(data: ReportData) -> list[Headline]:
@@ -73,17 +55,14 @@ def headlines(data: ReportData) -> list[Headline]:
     if peaks:
         mbps, size, key, py = max(peaks)
         out.append(Headline("peak stream", f"{mbps:,.0f} MB/s",
-                            f"{key[1]}, {format_value(size, 'byte')} messages, Python {python_label(py)}"))
+                            f"{key[1]}, {format_param('stream', size)} messages, Python {python_label(py)}"))
     return out
 
 
-def build(paths: list[Path], out_dir: Path, asv_results: Path | None = None, machine: str | None = None,
+def build(data: ReportData, out_dir: Path, asv_results: Path | None = None, machine: str | None = None,
           repo: Path | None = None) -> Path:
-    """Write ``index.html``, ``README.md`` and ``figures/`` under ``out_dir``; return the page's path."""
-    data = load(paths)
-    if not data.cells():
-        raise UsageError("the result files hold no measured values (every cell failed or was unavailable)")
-    prepare_output(out_dir)
+    """Write ``index.html``, ``README.md`` and ``figures/`` under ``out_dir`` (which exists and is
+    writable); return the page's path."""
     env = environment.gather(data)
     sections: list[Section] = [
         spawn.section(data),

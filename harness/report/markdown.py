@@ -48,7 +48,7 @@ def _env(env: Environment) -> str:
     parts += [f"> **Warning:** {md(w)}\n" for w in env.warnings] or ["No warnings.\n"]
     parts += [f"- {md(n)}" for n in env.notes]
     parts.append("")
-    parts.append(table(Table(["", ""], [[k, v] for k, v in env.facts])))
+    parts.append(table(Table(["machine", "value"], [[k, v] for k, v in env.facts])))
     parts.append("")
     parts.append("Produced by:")
     parts.append("")
@@ -76,7 +76,8 @@ def _section(sec: Section) -> str:
 def render(page: Page) -> str:
     parts = [f"# {md(page.title)}", "", md(page.subtitle), ""]
     if page.headlines:
-        parts.append(table(Table(["", "", ""], [[h.label, h.value, h.detail] for h in page.headlines])))
+        parts.append(table(Table(["at a glance", "value", "where"],
+                                 [[h.label, h.value, h.detail] for h in page.headlines])))
         parts.append("")
     parts.append("The same report with interactive-size figures: [index.html](index.html).")
     parts.append("")

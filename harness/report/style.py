@@ -65,12 +65,14 @@ def backend_color(backend: str) -> str:
 
 
 def mpl_text(text: object) -> str:
-    """A string from a result file, safe as matplotlib text.
+    r"""A string from a result file, safe as matplotlib text.
 
     Matplotlib reads ``$...$`` as mathtext: a backend or tag holding dollars
-    would be typeset, or make the whole save fail on a parse error.
+    would be typeset, or make the whole save fail on a parse error.  With
+    every dollar escaped the text is plain, and matplotlib shows ``\$`` as ``$``
+    (other backslashes are shown as they are).
     """
-    return str(text).replace("\\", "\\\\").replace("$", r"\$")
+    return str(text).replace("$", r"\$")
 
 
 def new_figure(width: float, height: float) -> Figure:
@@ -100,6 +102,9 @@ def save(fig: Figure, out_dir: Path, name: str) -> SavedFigure:
     fig_dir.mkdir(parents=True, exist_ok=True)
     title = fig.get_suptitle() or name
     fig.savefig(fig_dir / f"{name}.svg", metadata={"Date": None})
+    # The layout is settled by the first save; solving it again for the PNG
+    # (same inches, other dpi) would only double the report's run time.
+    fig.set_layout_engine("none")
     fig.savefig(fig_dir / f"{name}.png", facecolor="white")
     plt.close(fig)
     return SavedFigure(name=name, title=title, svg=f"figures/{name}.svg", png=f"figures/{name}.png")

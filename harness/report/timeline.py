@@ -68,9 +68,12 @@ def ratio_history(results_dir: Path, machine: str | None = None) -> dict[str, li
 
 
 def default_results_dir() -> Path | None:
-    """asv.conf.json's ``results_dir`` (else ``results/``) when it holds asv data."""
-    path = Path(str(asv_config(Path.cwd()).get("results_dir") or "results"))
-    return path if asv_results.machines(path) else None
+    """The first asv results tree that holds data: asv.conf.json's ``results_dir``
+    (else ``results/``), then ``.asv/results`` (where asv.ci.conf.json writes)."""
+    for path in (Path(str(asv_config(Path.cwd()).get("results_dir") or "results")), Path(".asv/results")):
+        if asv_results.machines(path):
+            return path
+    return None
 
 
 def default_repo() -> Path | None:
@@ -113,10 +116,13 @@ def figure(analyses: list[SeriesAnalysis]) -> Figure | None:
     bases = [b for b in (*SUBINT_BASELINES, "other") if any(baseline_of(a.name) == b for a in analyses)]
     fig = new_figure(max(8.0, min(16.0, 5.5 + 0.25 * len(order))), 2.7 * len(bases) + 1.0)
     axes = fig.subplots(len(bases), 1, sharex=True, squeeze=False)[:, 0]
+    # One colour per series label across panels: "floor spawn" is the same line colour under every baseline.
+    labels = sorted({short_label(a.name) for a in analyses})
+    colors = {label: _LINE_COLORS[i % len(_LINE_COLORS)] for i, label in enumerate(labels)}
     for ax, base in zip(axes, bases):
-        mine = [a for a in analyses if baseline_of(a.name) == base]
-        for k, a in enumerate(mine):
-            color = _LINE_COLORS[k % len(_LINE_COLORS)]
+        mine = sorted((a for a in analyses if baseline_of(a.name) == base), key=lambda a: short_label(a.name))
+        for a in mine:
+            color = colors[short_label(a.name)]
             xs = [index[p.commit] for p in a.points]
             ys = [p.value for p in a.points]
             ax.plot(xs, ys, "-o", color=color, markersize=3.5, linewidth=1.4, label=mpl_text(short_label(a.name)))
@@ -134,10 +140,10 @@ def figure(analyses: list[SeriesAnalysis]) -> Figure | None:
         ax.set_title(f"subint / {mpl_text(base)}", color=backend_color(base))
         ax.set_ylabel("ratio (×, log scale)")
         ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
-    step = max(1, math.ceil(len(order) / 20))
+    step = max(1, math.ceil(len(order) / 16))
     ticks = list(range(0, len(order), step))
-    axes[-1].set_xticks(ticks, [f"{mpl_text(order[i][1][:8])}\n{_date(order[i][0])}" for i in ticks],
-                        fontsize=7.5)
+    axes[-1].set_xticks(ticks, [f"{mpl_text(order[i][1][:8])} · {_date(order[i][0])}" for i in ticks],
+                        fontsize=7.5, rotation=35, ha="right", rotation_mode="anchor")
     axes[-1].set_xlim(-0.7, len(order) - 0.3)
     axes[-1].set_xlabel("commit (oldest → newest), one point per benchmarked commit")
     fig.suptitle("subint ratios over commits (dashed: change point; red: subint got relatively slower)",
