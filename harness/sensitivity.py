@@ -25,7 +25,10 @@ larger than a binomial count suggests.  The strictly independent A/A count
 (consecutive disjoint blocks of the A pool) is reported beside it.
 
 The same resampled pairs are judged by the harness gate and by the two
-anchors, so they can be compared on equal terms:
+anchors, so they can be compared on equal terms -- as configured, and with
+each rule's p-value threshold tuned so that exactly 1% of the A/A pairs
+alarm (power at a matched false-alarm rate: what each statistic could do if
+calibrated to this machine; optimistic, as it is tuned on the same pairs):
 
 * asv's compare rule: Mann-Whitney U p < 0.002 (asv's ``is_different``,
   with its 99%-CI fallback when samples are too few) and a factor of 1.1;
@@ -278,8 +281,13 @@ RULE_TITLES = {
 }
 
 
-def judge_pair(base: list[list[float]], head: list[list[float]], cfg: GateConfig, seed: int) -> dict[str, str]:
-    """Every rule's verdict (``slower``, ``faster`` or ``""``) on one comparison."""
+def judge_pair(base: list[list[float]], head: list[list[float]], cfg: GateConfig,
+               seed: int) -> tuple[dict[str, str], dict[str, float]]:
+    """Every rule's verdict (``slower``, ``faster`` or ``""``) on one comparison, and
+    its score for "slower": the rule's p-value when its direction/size condition
+    holds, else 1 (for thresholds matched to a false-alarm rate)."""
+    from scipy.stats import ttest_ind
+
     pair = Pair(("x",), "", SCENARIO, "second", base, head)
     one = GateConfig(alpha=cfg.alpha, min_change=0.0, ci_level=cfg.ci_level, correction="none",
                      bootstrap=cfg.bootstrap, seed=seed)
@@ -299,7 +307,25 @@ def judge_pair(base: list[list[float]], head: list[list[float]], cfg: GateConfig
         pyp = "slower"
     elif _pyperf_slower(fh, fb):
         pyp = "faster"
-    return {"harness": gate, "harness-nomin": nomin, "asv": asv, "pyperf": pyp}
+    verdicts = {"harness": gate, "harness-nomin": nomin, "asv": asv, "pyperf": pyp}
+    p = j.p_value if math.isfinite(j.p_value) else 1.0
+    p_u = j.p_mwu if math.isfinite(j.p_mwu) else 1.0
+    mean_up = sum(fh) / len(fh) > sum(fb) / len(fb)
+    p_t = float(ttest_ind(fh, fb).pvalue) if len(fb) > 1 and len(fh) > 1 else 1.0
+    scores = {
+        "harness": p if j.ratio >= grow else 1.0,
+        "harness-nomin": p if j.ratio > 1 else 1.0,
+        "asv": p_u if j.ratio > 1.1 else 1.0,
+        "pyperf": (p_t if math.isfinite(p_t) else 1.0) if mean_up else 1.0,
+    }
+    return verdicts, scores
+
+
+def matched_threshold(null_scores: Sequence[float], rate: float = FA_TARGET) -> float:
+    """The largest threshold t with at most ``rate`` of the null scores ``< t``."""
+    xs = sorted(null_scores)
+    allowed = int(math.floor(rate * len(xs) + 1e-9))
+    return xs[allowed] if allowed < len(xs) else math.inf
 
 
 @dataclass
@@ -322,6 +348,7 @@ class SizeResult:
     shift_s: float  # median(B) - median(A)
     shift_rel: float
     power: dict[str, Rate]
+    matched: dict[str, float] = field(default_factory=dict)  # power at the matched false-alarm threshold
 
 
 @dataclass
@@ -337,18 +364,27 @@ class BackendResult:
     any_alarms: dict[str, Rate]  # either direction on A/A
     disjoint: dict[str, Rate]  # A/A on consecutive disjoint blocks (independent)
     sizes: list[SizeResult]
+    thresholds: dict[str, float] = field(default_factory=dict)  # matched to FA_TARGET on the A/A pairs
 
-    def smallest(self, rule: str) -> dict[str, Any]:
-        """The smallest tested size with power >= 95%, and a linear interpolation to 95%."""
-        fa = self.false_alarms[rule].rate
+    def smallest(self, rule: str, matched: bool = False) -> dict[str, Any]:
+        """The smallest tested size with power >= 95%, and a linear interpolation to 95%.
+
+        ``matched``: with the rule's threshold tuned to a 1% A/A false-alarm rate."""
+        fa = FA_TARGET if matched else self.false_alarms[rule].rate
         out: dict[str, Any] = {"rule": rule, "false_alarm_rate": fa, "fa_ok": fa <= FA_TARGET}
+        if matched:
+            out["threshold"] = self.thresholds.get(rule)
         ordered = sorted(self.sizes, key=lambda s: s.shift_s)
         prev: SizeResult | None = None
+
+        def power(s: SizeResult) -> float:
+            return s.matched.get(rule, math.nan) if matched else s.power[rule].rate
+
         for s in ordered:
-            p = s.power[rule].rate
+            p = power(s)
             if p >= POWER_TARGET:
                 out.update(tested_s=s.shift_s, tested_rel=s.shift_rel, tested_condition=s.condition)
-                lo_shift, lo_p = (prev.shift_s, prev.power[rule].rate) if prev else (0.0, fa)
+                lo_shift, lo_p = (prev.shift_s, power(prev)) if prev else (0.0, fa)
                 if p > lo_p:
                     x = lo_shift + (POWER_TARGET - lo_p) / (p - lo_p) * (s.shift_s - lo_shift)
                 else:
@@ -370,7 +406,9 @@ class BackendResult:
             "disjoint_aa": rates(self.disjoint),
             "sizes": [{**{k: v for k, v in asdict(s).items() if k != "power"}, "power": rates(s.power)}
                       for s in self.sizes],
+            "matched_thresholds": self.thresholds,
             "smallest_detectable": {r: self.smallest(r) for r in RULES},
+            "smallest_detectable_matched": {r: self.smallest(r, matched=True) for r in RULES},
         }
 
 
@@ -385,11 +423,14 @@ def evaluate(conds: Sequence[Condition], cfg: GateConfig, per_side: int, pairs: 
     rng = np.random.default_rng(seed)
     fa = {r: Rate(0, 0) for r in RULES}
     anya = {r: Rate(0, 0) for r in RULES}
+    null_scores: dict[str, list[float]] = {r: [] for r in RULES}
     for i in range(pairs):
         perm = rng.permutation(len(a.runs))
         base = [a.runs[j] for j in perm[:k]]
         head = [a.runs[j] for j in perm[k:2 * k]]
-        verdicts = judge_pair(base, head, cfg, seed + i)
+        verdicts, scores = judge_pair(base, head, cfg, seed + i)
+        for r, sc in scores.items():
+            null_scores[r].append(sc)
         for r, v in verdicts.items():
             fa[r].total += 1
             anya[r].total += 1
@@ -397,27 +438,31 @@ def evaluate(conds: Sequence[Condition], cfg: GateConfig, per_side: int, pairs: 
             anya[r].alarms += v != ""
     disjoint = {r: Rate(0, 0) for r in RULES}
     for start in range(0, len(a.runs) - 2 * k + 1, 2 * k):
-        verdicts = judge_pair(a.runs[start:start + k], a.runs[start + k:start + 2 * k], cfg, seed)
+        verdicts, _ = judge_pair(a.runs[start:start + k], a.runs[start + k:start + 2 * k], cfg, seed)
         for r, v in verdicts.items():
             disjoint[r].total += 1
             disjoint[r].alarms += v == "slower"
+    thresholds = {r: matched_threshold(null_scores[r]) for r in RULES}
     a_med = median([v for r in a.runs for v in r])
     sizes = []
     for b in bs:
         if len(b.runs) < k:
             continue
         power = {r: Rate(0, 0) for r in RULES}
+        hits = {r: 0 for r in RULES}
         for i in range(pairs):
             base = [a.runs[j] for j in rng.choice(len(a.runs), k, replace=False)]
             head = [b.runs[j] for j in rng.choice(len(b.runs), k, replace=False)]
-            for r, v in judge_pair(base, head, cfg, seed + pairs + i).items():
+            verdicts, scores = judge_pair(base, head, cfg, seed + pairs + i)
+            for r, v in verdicts.items():
                 power[r].total += 1
                 power[r].alarms += v == "slower"
+                hits[r] += scores[r] < thresholds[r]
         b_med = median([v for r in b.runs for v in r])
         sizes.append(SizeResult(b.name, b.requested, b.delay, len(b.runs), b_med, b_med - a_med,
-                                b_med / a_med - 1, power))
+                                b_med / a_med - 1, power, {r: hits[r] / pairs for r in RULES}))
     return BackendResult(a.backend, python, len(a.runs), sum(map(len, a.runs)), a_med, k, pairs,
-                         fa, anya, disjoint, sizes)
+                         fa, anya, disjoint, sizes, thresholds)
 
 
 def save_summary(out_dir: Path, results: list[BackendResult], extra: dict[str, Any]) -> Path:

@@ -104,6 +104,15 @@ def render(results: list[BackendResult], out_dir: Path | None) -> str:
                                     for i, (c, w) in enumerate(zip(row, widths)))
         lines += ["", "  power = share of A/B comparisons called slower (the change measured as B - A medians)",
                   "  " + fmt(header), "  " + fmt(["-" * w for w in widths]), *("  " + fmt(b) for b in body), ""]
+        mbody = [[RULE_TITLES[r], f"p < {res.thresholds.get(r, math.nan):.2g}"] + [_pct(s.matched.get(r, math.nan))
+                                                                                for s in res.sizes] for r in RULES]
+        mheader = ["rule", "matched threshold", *header[2:]]
+        mw = [max(len(h), *(len(b[i]) for b in mbody)) for i, h in enumerate(mheader)]
+        mfmt = lambda row: "  ".join(c.ljust(w) if i == 0 else c.rjust(w)  # noqa: E731
+                                     for i, (c, w) in enumerate(zip(row, mw)))
+        lines += [f"  power at a matched {FA_TARGET:.0%} A/A false-alarm rate (each rule's threshold tuned on these "
+                  "A/A pairs; optimistic)", "  " + mfmt(mheader), "  " + mfmt(["-" * w for w in mw]),
+                  *("  " + mfmt(b) for b in mbody), ""]
         lines.append(f"  smallest change detected with >= {POWER_TARGET:.0%} power at <= {FA_TARGET:.0%} false alarms:")
         for r in RULES:
             sm = res.smallest(r)
@@ -116,6 +125,11 @@ def render(results: list[BackendResult], out_dir: Path | None) -> str:
             else:
                 lines.append(f"    {RULE_TITLES[r]}: {_ms(sm['tested_s'])} = {sm['tested_rel']:.1%} of the median "
                              f"(tested); ~{_ms(sm['interpolated_s'])} = {sm['interpolated_rel']:.1%} interpolated")
+        for r in RULES:
+            sm = res.smallest(r, matched=True)
+            where = (f"{_ms(sm['tested_s'])} = {sm['tested_rel']:.1%} (tested); ~{_ms(sm['interpolated_s'])} = "
+                     f"{sm['interpolated_rel']:.1%} interpolated") if "tested_s" in sm else "none of the tested sizes"
+            lines.append(f"    {RULE_TITLES[r]}, matched threshold: {where}")
         d = res.disjoint["harness"]
         lines.append(f"  A/A, independent (disjoint consecutive blocks of the A runs): harness gate "
                      f"{d.alarms} of {d.total} called slower; asv {res.disjoint['asv'].alarms}, "
