@@ -19,7 +19,8 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 
 from harness.report.data import (
-    CONDITION_LABELS, ReportData, parse_fanout, python_label, series_key, series_labels, sort_series,
+    CONDITION_LABELS, ReportData, backend_sort_key, layer_sort_key, parse_fanout, python_label, series_key,
+    series_labels, sort_series,
 )
 from harness.report.model import Section, Table
 from harness.report.style import backend_color, grid, mpl_text, new_figure, plain_log_ticks
@@ -89,7 +90,7 @@ def figure(data: ReportData) -> Figure | None:
             ref = [fastest_one * 1e3 * n / all_n[0] for n in all_n]
             (line,) = ax.plot(all_n, ref, ":", color="#9CA3AF", linewidth=1.2)
             handles.setdefault("k = 1 (serial) reference", line)
-        ends: list[tuple[float, str, str]] = []
+        ends: list[tuple[float, float, str, str]] = []
         for c in by_py[py]:
             color = backend_color(c.backend)
             ms = [m * 1e3 for m in c.medians]
@@ -99,7 +100,7 @@ def figure(data: ReportData) -> Figure | None:
             for n, vals in zip(c.ns, c.samples):
                 ax.scatter([n] * len(vals), [v * 1e3 for v in vals], s=7, color=color, alpha=0.35, linewidths=0)
             if not math.isnan(c.exponent):
-                ends.append((ms[-1], f"k={c.exponent:.2f}", color))
+                ends.append((c.ns[-1] * 1.15, ms[-1], f"k={c.exponent:.2f}", color))
         ax.set_xscale("log", base=2)
         ax.set_yscale("log")
         plain_log_ticks(ax.yaxis)
@@ -110,36 +111,48 @@ def figure(data: ReportData) -> Figure | None:
         ax.set_xlim(all_n[0] / 1.25, all_n[-1] * 2.4)
         ax.set_title(f"Python {mpl_text(python_label(py))}")
         ax.set_xlabel("concurrent spawns N (children, log scale)")
-        _label_ends(ax, all_n[-1] * 1.15, ends)
+        _label_ends(ax, ends)
     for ax in axes[len(pythons):]:
         ax.set_axis_off()
     for ax in axes[::cols]:
         ax.set_ylabel("time until all N ready (ms, log scale)")
-    fig.legend(list(handles.values()), [mpl_text(k) for k in handles], loc="outside lower center",
-               ncols=min(len(handles), 6))
+    # Legend in the report's backend order (not in order of first appearance across panels).
+    order = ["k = 1 (serial) reference",
+             *dict.fromkeys(c.label for c in sorted((c for cs in by_py.values() for c in cs),
+                                                    key=lambda c: (backend_sort_key(c.backend),
+                                                                   layer_sort_key(c.layer))))]
+    labels = [k for k in order if k in handles]
+    fig.legend([handles[k] for k in labels], [mpl_text(k) for k in labels], loc="outside lower center",
+               ncols=min(len(labels), 6))
     fig.suptitle("Fan-out: N children at once (slope k: 1 = serial, < 1 = overlapping)",
                  fontsize=13, fontweight="bold")
     return fig
 
 
-def _label_ends(ax: Axes, x: float, ends: list[tuple[float, str, str]]) -> None:
-    """Write each line's exponent at its right end, nudged apart so labels never overlap.
+def _label_ends(ax: Axes, ends: list[tuple[float, float, str, str]]) -> None:
+    """Write each line's exponent just right of its last point, nudged apart so labels never overlap.
 
-    Positions are spread in log space (the axis is logarithmic) with a minimum
-    gap, working upwards from the lowest line; the rest of the axis is left alone.
+    Labels that share an x are spread in log space (the axis is logarithmic)
+    with a minimum gap: pushed up from the lowest, then, if that ran past the
+    top of the axis, pushed back down from the top.
     """
-    if not ends:
-        return
-    lo, hi = ax.get_ylim()
-    gap = (math.log10(hi) - math.log10(lo)) * 0.075
-    placed: list[float] = []
-    for y, text, color in sorted(ends):
-        ly = math.log10(y)
-        if placed and ly < placed[-1] + gap:
-            ly = placed[-1] + gap
-        placed.append(ly)
-        ax.annotate(text, (x, 10 ** ly), fontsize=8, color=color, va="center", ha="left",
-                    annotation_clip=False, fontweight="bold")
+    lo, hi = (math.log10(v) for v in ax.get_ylim())
+    gap = (hi - lo) * 0.075
+    by_x: dict[float, list[tuple[float, str, str]]] = {}
+    for x, y, text, color in ends:
+        by_x.setdefault(x, []).append((math.log10(y), text, color))
+    for x, group in by_x.items():
+        group.sort()
+        ys = [g[0] for g in group]
+        for i in range(1, len(ys)):
+            ys[i] = max(ys[i], ys[i - 1] + gap)
+        if ys and ys[-1] > hi - gap / 2:
+            ys[-1] = hi - gap / 2
+            for i in range(len(ys) - 2, -1, -1):
+                ys[i] = min(ys[i], ys[i + 1] - gap)
+        for ly, (_, text, color) in zip(ys, group):
+            ax.annotate(text, (x, 10 ** ly), fontsize=8, color=color, va="center", ha="left",
+                        annotation_clip=False, fontweight="bold")
 
 
 def table(data: ReportData) -> Table:

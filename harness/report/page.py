@@ -61,7 +61,7 @@ h2{margin:0 0 6px;font-size:21px}
 h3{margin:18px 0 6px;font-size:15px}
 p.lead{margin:0 0 14px;color:#374151;max-width:80ch}
 figure{margin:14px 0;text-align:center}
-figure img{max-width:100%;height:auto;border-radius:6px}
+figure img{width:100%;height:auto;border-radius:6px}
 figcaption{font-size:12.5px;color:var(--muted)}
 figcaption a{color:var(--muted)}
 details{margin-top:10px}

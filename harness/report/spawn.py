@@ -113,13 +113,12 @@ def figure(data: ReportData, scenario: str, title: str) -> Figure | None:
 def _panel(ax: Axes, backend: str, pythons: list[str], series: list[Series],
            samples: dict[tuple[str, str, Series], list[float]], width: float, rng: np.random.Generator) -> None:
     for i, py in enumerate(pythons):
-        present = False
-        for j, s in enumerate(series):
-            values = samples.get((backend, py, s))
-            if not values:
-                continue
-            present = True
-            pos = i + (j - (len(series) - 1) / 2) * width
+        # Only the series this Python has share its slot, centred: a lone floor
+        # box sits on its tick instead of beside an empty tractor gap.
+        present = [s for s in series if samples.get((backend, py, s))]
+        for j, s in enumerate(present):
+            values = samples[(backend, py, s)]
+            pos = i + (j - (len(present) - 1) / 2) * width
             ms = [v * 1e3 for v in values]
             style = _series_style(*s)
             jitter = rng.uniform(-width * 0.22, width * 0.22, len(ms))

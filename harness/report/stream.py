@@ -70,8 +70,10 @@ def figure(data: ReportData) -> Figure | None:
         ax.set_axis_off()
     for ax in axes[::cols]:
         ax.set_ylabel("throughput (MB/s, log scale)")
-    fig.legend(list(handles.values()), [mpl_text(k) for k in handles], loc="outside lower center",
-               ncols=min(len(handles), 6))
+    # Legend in the report's backend order, whichever panel a series first appeared in.
+    order = [labels[k] for k in sort_series({k for series in by_py.values() for k in series})]
+    fig.legend([handles[k] for k in order], [mpl_text(k) for k in order], loc="outside lower center",
+               ncols=min(len(order), 6))
     fig.suptitle("Stream throughput by payload size (child → parent, one stream)", fontsize=13,
                  fontweight="bold")
     return fig
