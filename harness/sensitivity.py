@@ -192,10 +192,10 @@ def collect(interp: Interpreter, backends: list[str], delays: list[str], rounds:
             conds[b] = [a]
             for i in range(2):
                 col.run_one(a, -1 - i)
-            pilot = [v for r in a.runs for v in r]
-            if not pilot:
+            if not a.runs:
                 raise UsageError(f"{b}: the pilot workers measured nothing (see the lines above)")
-            m = median(pilot)
+            # The lower run median: a neighbour's load inflates a run, never deflates it.
+            m = min(median(r) for r in a.runs)
             log(f"{b}: pilot spawn-to-ready median {m * 1000:.2f} ms")
             for item in delays:
                 d = _delay_seconds(item, m)
@@ -345,7 +345,7 @@ class SizeResult:
     delay_s: float
     runs: int
     median_s: float
-    shift_s: float  # median(B) - median(A)
+    shift_s: float  # median(B) - median(A): the delay plus whatever load did to B's runs
     shift_rel: float
     power: dict[str, Rate]
     matched: dict[str, float] = field(default_factory=dict)  # power at the matched false-alarm threshold
@@ -374,7 +374,9 @@ class BackendResult:
         out: dict[str, Any] = {"rule": rule, "false_alarm_rate": fa, "fa_ok": fa <= FA_TARGET}
         if matched:
             out["threshold"] = self.thresholds.get(rule)
-        ordered = sorted(self.sizes, key=lambda s: s.shift_s)
+        # By the injected delay: it is the known truth (the canary sleeps exactly
+        # that long); the measured shift also carries load that hit B's runs.
+        ordered = sorted(self.sizes, key=lambda s: s.delay_s)
         prev: SizeResult | None = None
 
         def power(s: SizeResult) -> float:
@@ -383,12 +385,12 @@ class BackendResult:
         for s in ordered:
             p = power(s)
             if p >= POWER_TARGET:
-                out.update(tested_s=s.shift_s, tested_rel=s.shift_rel, tested_condition=s.condition)
-                lo_shift, lo_p = (prev.shift_s, power(prev)) if prev else (0.0, fa)
+                out.update(tested_s=s.delay_s, tested_rel=s.delay_s / self.a_median_s, tested_condition=s.condition)
+                lo_shift, lo_p = (prev.delay_s, power(prev)) if prev else (0.0, fa)
                 if p > lo_p:
-                    x = lo_shift + (POWER_TARGET - lo_p) / (p - lo_p) * (s.shift_s - lo_shift)
+                    x = lo_shift + (POWER_TARGET - lo_p) / (p - lo_p) * (s.delay_s - lo_shift)
                 else:
-                    x = s.shift_s
+                    x = s.delay_s
                 out.update(interpolated_s=x, interpolated_rel=x / self.a_median_s)
                 return out
             prev = s

@@ -91,8 +91,8 @@ def render(results: list[BackendResult], out_dir: Path | None) -> str:
         lines.append(f"sensitivity: floor.{res.backend} spawn-to-ready (spawn_warm) on {res.python}: "
                      f"median {_ms(res.a_median_s)} over {res.a_runs} A runs ({res.a_values} spawns)")
         lines.append(f"  each comparison: {res.per_side} runs a side; {res.pairs} resampled comparisons per condition")
-        header = ["rule", "A/A false alarms", *(f"{s.requested or s.condition}: +{_ms(s.shift_s)} "
-                                                f"({s.shift_rel:+.1%})" for s in res.sizes)]
+        header = ["rule", "A/A false alarms", *(f"+{_ms(s.delay_s)} ({s.delay_s / res.a_median_s:.1%})"
+                                                for s in res.sizes)]
         body = []
         for r in RULES:
             fa = res.false_alarms[r]
@@ -102,7 +102,9 @@ def render(results: list[BackendResult], out_dir: Path | None) -> str:
         widths = [max(len(h), *(len(b[i]) for b in body)) for i, h in enumerate(header)]
         fmt = lambda row: "  ".join(c.ljust(w) if i == 0 else c.rjust(w)  # noqa: E731
                                     for i, (c, w) in enumerate(zip(row, widths)))
-        lines += ["", "  power = share of A/B comparisons called slower (the change measured as B - A medians)",
+        measured = ", ".join(f"+{_ms(s.delay_s)}: {s.shift_s * 1000:+.2f} ms" for s in res.sizes)
+        lines += ["", "  power = share of A/B comparisons called slower, by canary delay (% of the A median)",
+                  f"  measured B - A medians (delay plus load that hit B's runs): {measured}",
                   "  " + fmt(header), "  " + fmt(["-" * w for w in widths]), *("  " + fmt(b) for b in body), ""]
         mbody = [[RULE_TITLES[r], f"p < {res.thresholds.get(r, math.nan):.2g}"] + [_pct(s.matched.get(r, math.nan))
                                                                                 for s in res.sizes] for r in RULES]
@@ -121,7 +123,7 @@ def render(results: list[BackendResult], out_dir: Path | None) -> str:
                              f"{FA_TARGET:.0%})")
             elif "tested_s" not in sm:
                 lines.append(f"    {RULE_TITLES[r]}: none of the tested sizes (largest "
-                             f"{_ms(max((s.shift_s for s in res.sizes), default=0))})")
+                             f"{_ms(max((s.delay_s for s in res.sizes), default=0))})")
             else:
                 lines.append(f"    {RULE_TITLES[r]}: {_ms(sm['tested_s'])} = {sm['tested_rel']:.1%} of the median "
                              f"(tested); ~{_ms(sm['interpolated_s'])} = {sm['interpolated_rel']:.1%} interpolated")
