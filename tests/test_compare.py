@@ -188,3 +188,9 @@ def test_asv_commits_compare_and_regress(asv_dir: Path) -> None:
 def test_asv_unknown_commit_exits_2(asv_dir: Path) -> None:
     cp = harness("compare", commit_hash(0)[:8], "deadbeef", "--results-dir", str(asv_dir), "--machine", MACHINE)
     _one_line_error(cp, "deadbeef")
+
+
+@pytest.mark.parametrize("command", ["compare", "history", "sensitivity"])
+def test_help_renders(command: str) -> None:
+    cp = harness(command, "--help")
+    assert cp.returncode == 0 and "usage:" in cp.stdout, cp.stderr

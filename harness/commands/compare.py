@@ -66,7 +66,9 @@ def gate_config(args: argparse.Namespace) -> GateConfig:
 
 def add_parser(sub: Any) -> None:
     p = sub.add_parser("compare", help="regression gate: HEAD vs BASE, or subint vs other backends",
-                       description=__doc__.splitlines()[0] if __doc__ else None)
+                       description="The regression gate: HEAD against BASE (harness result files or directories, "
+                                   "or asv commits), or --subject against --baseline backends inside one run. "
+                                   "Exit 0: no regression, 1: regression, 2: bad input.")
     p.add_argument("sides", nargs="+", metavar="SIDE",
                    help="BASE HEAD (result file, directory, or asv commit), A..B, or one RUN with --baseline")
     p.add_argument("--baseline", help="compare --subject against these backends inside one run (comma separated)")

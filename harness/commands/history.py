@@ -23,7 +23,9 @@ from harness.history import SeriesAnalysis, analyse, collect, pct
 
 def add_parser(sub: Any) -> None:
     p = sub.add_parser("history", help="change points per series over commits (asv results and harness files)",
-                       description=__doc__.splitlines()[0] if __doc__ else None)
+                       description="Change points along the commit history (E-Divisive means with a permutation "
+                                   "test), subint ratio series first, and creeps; reads asv's results tree and "
+                                   "harness result files that carry a commit.")
     p.add_argument("paths", nargs="*", type=Path, help="harness result files or directories with commit metadata")
     p.add_argument("--results-dir", type=Path, help="asv results tree (default: asv.conf.json's, else results/)")
     p.add_argument("--no-asv", action="store_true", help="read only the harness files given")

@@ -32,11 +32,13 @@ QUICK = {"rounds": 4, "values": 5, "warmups": 1, "delays": "600%", "per_side": "
 
 def add_parser(sub: Any) -> None:
     p = sub.add_parser("sensitivity", help="measure the gate's false-alarm rate and power on this machine",
-                       description=__doc__.splitlines()[0] if __doc__ else None)
+                       description="Measure this machine's false-alarm rate (A/A runs) and detection power (A/B runs "
+                                   "with a canary delay) for the compare gate and for asv's and pyperf's rules.")
     p.add_argument("--backend", help="backends, comma separated (default subint; with --from: all saved)")
     p.add_argument("--python", default="auto",
                    help="one interpreter (default: current, or the first with subint when --backend has it)")
-    p.add_argument("--delays", help=f"canary sizes: %% of the pilot median or ms (default {DEFAULT['delays']})")
+    p.add_argument("--delays", help="canary sizes: %% of the pilot median or ms (default "
+                   + DEFAULT["delays"].replace("%", "%%") + ")")
     p.add_argument("--rounds", type=int, help=f"rounds of (A, A, each B) workers (default {DEFAULT['rounds']})")
     p.add_argument("--values", type=int, help=f"spawns measured per worker (default {DEFAULT['values']})")
     p.add_argument("--warmups", type=int, help=f"warm-up spawns per worker (default {DEFAULT['warmups']})")
