@@ -10,7 +10,7 @@ import math
 from datetime import datetime, timezone
 from pathlib import Path
 
-from harness.report import environment, fanout, markdown, page, ratios, spawn, stream, timeline
+from harness.report import environment, fanout, markdown, memory, page, ratios, spawn, stream, timeline
 from harness.report.data import ReportData, python_label
 from harness.report.model import Headline, Section
 from harness.report.style import save
@@ -69,6 +69,7 @@ def build(data: ReportData, out_dir: Path, asv_results: Path | None = None, mach
         ratios.section(data),
         fanout.section(data),
         stream.section(data),
+        memory.section(data),
         timeline.section(asv_results, machine, repo),
     ]
     written: set[str] = set()
