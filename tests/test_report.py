@@ -392,3 +392,28 @@ def test_bad_input_is_one_line_exit_2(quick_results: list[Path], tmp_path: Path)
     (asv / "m" / "abcd1234-env.json").write_text("{broken")
     _one_line_exit_2(harness("report", good, "-o", str(tmp_path / "o"), "--asv-results", str(asv)),
                      "abcd1234-env.json")
+
+
+# -- environment warnings ---------------------------------------------------------------
+
+def test_environment_warns_on_load_noise_and_few_samples(quick_results: list[Path]) -> None:
+    """The same real cells, made to look quiet and then busy: the warnings follow."""
+    from harness.report.data import load
+    from harness.report.environment import gather
+
+    data = load(quick_results)
+    cells = data.cells()
+    cpus = int(cells[0].metadata["cpu_count"])
+    for c in cells:
+        c.metadata["load_avg_1min"] = 0.1 * cpus
+        c.runs = [[0.010, 0.0101, 0.0099, 0.010]] * 3  # 12 samples, CV ~1%
+    quiet = gather(data)
+    assert not [w for w in quiet.warnings if w.startswith(("Busy", "Noisy", "Few"))], quiet.warnings
+    for c in cells:
+        c.metadata["load_avg_1min"] = 3.0 * cpus
+        c.runs = [[0.010, 0.030, 0.005]]  # 3 samples, CV ~90%
+    busy = gather(data)
+    assert any(w.startswith("Busy machine") and f"on {cpus} CPUs" in w for w in busy.warnings), busy.warnings
+    assert any(w.startswith("Noisy samples") for w in busy.warnings), busy.warnings
+    assert any(w.startswith("Few samples") for w in busy.warnings), busy.warnings
+    assert busy.noisy is not None and busy.noisy.rows
