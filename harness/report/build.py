@@ -26,7 +26,7 @@ def headlines(data: ReportData) -> list[Headline]:
     """The few numbers worth a glance before any figure."""
     out: list[Headline] = []
     pythons = data.pythons()
-    warm = [c for c in data.cells("spawn_warm", data.primary_condition)]
+    warm = data.cells("spawn_warm", data.primary_condition)
     if warm:
         best = min(warm, key=lambda c: median(c.values))
         out.append(Headline("fastest to ready", format_value(median(best.values), "second"),

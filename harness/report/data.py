@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import re
+import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -50,15 +51,8 @@ class ReportData:
         """The condition fan-out and stream figures use: warm when there is one."""
         return next(iter(self.conditions), "warm")
 
-    @property
-    def primary(self) -> ResultSet:
-        return self.conditions.get(self.primary_condition, ResultSet())
-
     def pythons(self) -> list[str]:
         return sort_pythons({p for rs in self.conditions.values() for p in rs.pythons()})
-
-    def statuses(self) -> list[dict[str, Any]]:
-        return [s for rs in self.conditions.values() for s in rs.statuses]
 
     def cells(self, scenario: str | None = None, condition: str | None = None) -> list[Cell]:
         """Cells with samples, optionally of one scenario and one condition."""
@@ -159,12 +153,7 @@ def parse_fanout(param: str) -> int | None:
 
 
 def cv(values: list[float]) -> float:
-    """Coefficient of variation (sample stdev / mean); NaN under two samples."""
-    n = len(values)
-    if n < 2:
+    """Coefficient of variation (sample stdev / mean); NaN under two samples or a zero mean."""
+    if len(values) < 2 or statistics.fmean(values) == 0:
         return math.nan
-    mean = sum(values) / n
-    if mean == 0:
-        return math.nan
-    var = sum((v - mean) ** 2 for v in values) / (n - 1)
-    return math.sqrt(var) / mean
+    return statistics.stdev(values) / statistics.fmean(values)

@@ -60,7 +60,7 @@ def gather(data: ReportData) -> Environment:
     env.facts.append(("CPU", ", ".join(cpus) or "not recorded"))
     env.facts.append(("CPUs", ", ".join(counts) or "not recorded"))
     env.facts.append(("platform", ", ".join(platforms) or "not recorded"))
-    harness = ", ".join(f"{v}" for v in versions) or "?"
+    harness = ", ".join(versions) or "?"
     if commits:
         harness += " @ " + ", ".join(c[:12] for c in commits)
     env.facts.append(("harness", harness))
