@@ -347,6 +347,11 @@ def test_figures_titled_with_unit_labels_and_layers_side_by_side(
     legend = [t.get_text() for ax in figures["spawn_warm"].axes if ax.get_legend()
               for t in ax.get_legend().get_texts()]
     assert legend == ["floor · warm .pyc", "floor · cold .pyc", "tractor · warm .pyc"], legend
+    # The tractor twin is 3x its floor, and the overhead table says so.
+    over = spawn.tractor_table(data)
+    assert over is not None
+    warm_rows = [r for r in over.rows if r[3] == "spawn_warm" and r[4] == "warm .pyc"]
+    assert warm_rows and all(r[-1] == "3.0×" for r in warm_rows), over.rows
     # The fan-out curves keep floor and tractor apart, with a fitted exponent each.
     curves = fanout.curves(data)
     labels = {c.label for cs in curves.values() for c in cs}

@@ -11,11 +11,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from harness.report import environment, fanout, markdown, memory, page, ratios, spawn, stream, timeline
-from harness.report.data import ReportData, python_label
+from harness.report.data import ReportData, backend_sort_key, python_label
 from harness.report.model import Headline, Section
 from harness.report.style import save
 from harness.results import format_param, write_text_atomic
 from harness.stats import format_value, median
+from harness.summary import tractor_vs_floor
 
 #: Figure files this command writes; stale ones from an earlier report in the
 #: same directory are removed so the page never links yesterday's picture.
@@ -31,6 +32,15 @@ def headlines(data: ReportData) -> list[Headline]:
         best = min(warm, key=lambda c: median(c.values))
         out.append(Headline("fastest to ready", format_value(median(best.values), "second"),
                             f"{best.layer}.{best.backend} on Python {python_label(best.python)}, steady state"))
+    over = [x for x in tractor_vs_floor(data.conditions[data.primary_condition])
+            if x["scenario"] == "spawn_warm"] if data.conditions else []
+    if over:
+        # The newest Python, then tractor's main backend first (trio, as BACKEND_ORDER has it).
+        x = max(over, key=lambda x: (pythons.index(x["python"]) if x["python"] in pythons else -1,
+                                     -backend_sort_key(x["tractor"])[0]))
+        out.append(Headline("tractor over its floor", f"{x['ratio']:.1f}×",
+                            f"tractor.{x['tractor']} / floor.{x['floor']} spawn, Python {python_label(x['python'])}",
+                            "warn" if x["ratio"] > 2 else "neutral"))
     rs = ratios.collect(data)
     spawn_ratios = [r for r in rs if r["scenario"] == "spawn_warm" and r["baseline"] == "trio"
                     and r["condition"] == data.primary_condition and r["layer"] == "floor"]

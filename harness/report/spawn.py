@@ -22,6 +22,7 @@ from harness.report.data import (
 from harness.report.model import Section, Table
 from harness.report.style import LAYER_COLORS, backend_color, grid, mpl_text, new_figure, plain_log_ticks
 from harness.stats import format_value, median, quantile
+from harness.summary import tractor_vs_floor
 
 #: (scenario, figure name, title, what it means)
 SPAWN_SCENARIOS = (
@@ -32,6 +33,9 @@ SPAWN_SCENARIOS = (
 )
 
 Series = tuple[str, str]  # (layer, condition)
+
+#: Scenarios of the tractor-over-floor table: the spawn life cycle and one RPC.
+TRACTOR_SCENARIOS = ("spawn_warm", "spawn_cold", "teardown", "rpc_rtt")
 
 #: Fewer samples than this are drawn as dots only: quartiles of two points are noise.
 MIN_BOX = 5
@@ -182,4 +186,26 @@ def section(data: ReportData) -> Section:
         t = table(data, scenario)
         t.caption = f"{scenario}: median (p90)"
         sec.tables.append(t)
+    over = tractor_table(data)
+    if over is not None:
+        sec.tables.append(over)
     return sec
+
+
+def tractor_table(data: ReportData) -> Table | None:
+    """What tractor adds over its floor (:func:`harness.summary.tractor_vs_floor`), per condition."""
+    rows = []
+    for cond, rs in data.conditions.items():
+        for x in tractor_vs_floor(rs):
+            if x["scenario"] not in TRACTOR_SCENARIOS:
+                continue
+            rows.append([python_label(x["python"]), f"tractor.{x['tractor']}", f"floor.{x['floor']}",
+                         x["scenario"], CONDITION_LABELS.get(cond, cond),
+                         format_value(x["tractor_median"], x["unit"]), format_value(x["floor_median"], x["unit"]),
+                         f"+{format_value(x['overhead'], x['unit'])}" if x["overhead"] >= 0
+                         else f"−{format_value(-x['overhead'], x['unit'])}",
+                         f"{x['ratio']:.1f}×"])
+    if not rows:
+        return None
+    return Table(["Python", "tractor", "floor", "scenario", ".pyc", "tractor", "floor", "overhead", "ratio"],
+                 rows, {5, 6, 7, 8}, caption="tractor over its floor (medians)")
