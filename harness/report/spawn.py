@@ -23,6 +23,7 @@ from harness.report.model import Section, Table
 from harness.report.style import LAYER_COLORS, backend_color, grid, mpl_text, new_figure, plain_log_ticks
 from harness.stats import format_value, median, quantile
 from harness.summary import tractor_vs_floor
+from harness.tractor_layer.pairing import floor_for
 
 #: (scenario, figure name, title, what it means)
 SPAWN_SCENARIOS = (
@@ -46,6 +47,16 @@ def _series_style(layer: str, condition: str) -> dict[str, object]:
     cold = condition != "warm"
     return {"facecolor": color, "alpha": 0.35 if cold else 0.75, "hatch": "///" if cold else None,
             "edgecolor": color}
+
+
+def _panel_title(backend: str, samples: dict[tuple[str, str, Series], list[float]]) -> str:
+    """The backend; for a tractor-only key, also the floor it is measured against elsewhere
+    (``pairing.FLOOR_FOR``), so the reader knows which panel holds its physical limit."""
+    title = mpl_text(backend)
+    if any(k[0] == backend and k[2][0] == "floor" for k in samples):
+        return title
+    base = floor_for(backend)
+    return f"{title} (floor: {mpl_text(base)})" if base and base != backend else title
 
 
 def _legend_handle(layer: str, condition: str) -> tuple[Patch, Line2D]:
@@ -91,7 +102,7 @@ def figure(data: ReportData, scenario: str, title: str) -> Figure | None:
     rng = np.random.default_rng(0)
     for ax, backend in zip(axes, backends):
         _panel(ax, backend, pythons, series, samples, width, rng)
-        ax.set_title(mpl_text(backend), color=backend_color(backend))
+        ax.set_title(_panel_title(backend, samples), color=backend_color(backend))
         ax.set_yscale("log")
         plain_log_ticks(ax.yaxis)
         ax.set_ylim(lo / 1.6, hi * 1.6)
