@@ -14,6 +14,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+from matplotlib.artist import Artist
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
@@ -23,7 +24,7 @@ from harness.report.data import (
     series_labels, sort_series,
 )
 from harness.report.model import Section, Table
-from harness.report.style import backend_color, grid, mpl_text, new_figure, plain_log_ticks
+from harness.report.style import backend_color, figure_legend, grid, mpl_text, new_figure, plain_log_ticks
 from harness.stats import median
 
 
@@ -83,7 +84,7 @@ def figure(data: ReportData) -> Figure | None:
     axes = fig.subplots(rows, cols, sharey=True, squeeze=False).ravel()
     all_n = sorted({n for cs in by_py.values() for c in cs for n in c.ns})
     fastest_one = min((c.medians[0] for cs in by_py.values() for c in cs), default=0.0)
-    handles: dict[str, object] = {}
+    handles: dict[str, Artist] = {}
     for ax, py in zip(axes, pythons):
         if fastest_one > 0 and len(all_n) > 1:
             # k = 1 reference: perfectly serial spawns from the fastest single spawn.
@@ -121,9 +122,7 @@ def figure(data: ReportData) -> Figure | None:
              *dict.fromkeys(c.label for c in sorted((c for cs in by_py.values() for c in cs),
                                                     key=lambda c: (backend_sort_key(c.backend),
                                                                    layer_sort_key(c.layer))))]
-    labels = [k for k in order if k in handles]
-    fig.legend([handles[k] for k in labels], [mpl_text(k) for k in labels], loc="outside lower center",
-               ncols=min(len(labels), 6))
+    figure_legend(fig, handles, order)
     fig.suptitle("Fan-out: N children at once (slope k: 1 = serial, < 1 = overlapping)",
                  fontsize=13, fontweight="bold")
     return fig

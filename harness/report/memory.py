@@ -10,11 +10,12 @@ samples; tractor bars are hatched beside their floor twin.
 from __future__ import annotations
 
 import numpy as np
+from matplotlib.artist import Artist
 from matplotlib.figure import Figure
 
 from harness.report.data import CONDITION_LABELS, ReportData, python_label, series_key, series_labels, sort_series
 from harness.report.model import Section, Table
-from harness.report.style import backend_color, mpl_text, new_figure
+from harness.report.style import backend_color, figure_legend, mpl_text, new_figure
 from harness.stats import format_value, median
 
 SCENARIOS = (("memory_uss", "unique set size (USS)"), ("memory_rss", "resident set size (RSS)"))
@@ -30,7 +31,7 @@ def figure(data: ReportData) -> Figure | None:
     pythons = [p for p in data.pythons() if any(c.python == p for c in cells)]
     fig = new_figure(max(7.0, min(12.0, 0.3 * len(pythons) * len(keys) + 2.5)), 6.2)
     axes = fig.subplots(2, 1, sharex=True)
-    handles: dict[str, object] = {}
+    handles: dict[str, Artist] = {}
     for ax, (scenario, title) in zip(axes, SCENARIOS):
         values = {(c.python, series_key(c)): c.values for c in cells if c.scenario == scenario}
         for i, py in enumerate(pythons):
@@ -52,9 +53,7 @@ def figure(data: ReportData) -> Figure | None:
         ax.grid(axis="x", visible=False)
     axes[-1].set_xticks(np.arange(len(pythons)), [mpl_text(python_label(p)) for p in pythons])
     axes[-1].set_xlabel("Python")
-    order = [labels[k] for k in keys if labels[k] in handles]
-    fig.legend([handles[k] for k in order], [mpl_text(k) for k in order], loc="outside lower center",
-               ncols=min(len(order), 6))
+    figure_legend(fig, handles, [labels[k] for k in keys])
     fig.suptitle("Memory per child (lower is better)", fontsize=13, fontweight="bold")
     return fig
 

@@ -9,6 +9,7 @@ Error bars span the 25th–75th percentile of per-sample throughput.
 
 from __future__ import annotations
 
+from matplotlib.artist import Artist
 from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 
@@ -16,7 +17,7 @@ from harness.report.data import (
     CONDITION_LABELS, ReportData, parse_size, python_label, series_key, series_labels, sort_series,
 )
 from harness.report.model import Section, Table
-from harness.report.style import backend_color, grid, mpl_text, new_figure, plain_log_ticks
+from harness.report.style import backend_color, figure_legend, grid, mpl_text, new_figure, plain_log_ticks
 from harness.results import format_param
 from harness.stats import median, quantile
 
@@ -45,7 +46,7 @@ def figure(data: ReportData) -> Figure | None:
     rows, cols = grid(len(pythons))
     fig = new_figure(3.6 * cols + 0.3, 3.0 * rows + 0.7)
     axes = fig.subplots(rows, cols, sharey=True, squeeze=False).ravel()
-    handles: dict[str, object] = {}
+    handles: dict[str, Artist] = {}
     for ax, py in zip(axes, pythons):
         series = by_py[py]
         for key in sort_series(series):
@@ -72,8 +73,7 @@ def figure(data: ReportData) -> Figure | None:
         ax.set_ylabel("throughput (MB/s, log scale)")
     # Legend in the report's backend order, whichever panel a series first appeared in.
     order = [labels[k] for k in sort_series({k for series in by_py.values() for k in series})]
-    fig.legend([handles[k] for k in order], [mpl_text(k) for k in order], loc="outside lower center",
-               ncols=min(len(order), 6))
+    figure_legend(fig, handles, order)
     fig.suptitle("Stream throughput by payload size (child → parent, one stream)", fontsize=13,
                  fontweight="bold")
     return fig

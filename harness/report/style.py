@@ -16,6 +16,7 @@ import matplotlib
 matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.artist import Artist  # noqa: E402
 from matplotlib.axis import Axis  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter  # noqa: E402
@@ -108,6 +109,14 @@ def save(fig: Figure, out_dir: Path, name: str) -> SavedFigure:
     fig.savefig(fig_dir / f"{name}.png", facecolor="white")
     plt.close(fig)
     return SavedFigure(name=name, title=title, svg=f"figures/{name}.svg", png=f"figures/{name}.png")
+
+
+def figure_legend(fig: Figure, handles: dict[str, Artist], order: list[str]) -> None:
+    """One legend under all panels, in ``order`` (the report's backend order), not in the
+    order series happened to first appear across panels."""
+    labels = [k for k in order if k in handles]
+    fig.legend([handles[k] for k in labels], [mpl_text(k) for k in labels], loc="outside lower center",
+               ncols=min(len(labels), 6))
 
 
 def grid(n: int, max_cols: int = 3) -> tuple[int, int]:
