@@ -40,7 +40,7 @@ class Report:
 
     def summary(self) -> str:
         c = self.counts()
-        parts = [f"{c[v]} {v}" for v in ("failed", "slower", "faster", "unchanged") if c[v] or v == "unchanged"]
+        parts = [f"{c[v]} {v}" for v in ("failed", "slower", "faster", "unchanged", "n.s.") if c[v]]
         if self.only_base:
             parts.append(f"{len(self.only_base)} only in base")
         if self.only_head:
@@ -94,7 +94,8 @@ def render_table(r: Report) -> str:
     def fmt(cells: list[str]) -> str:
         return "  ".join(c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
 
-    lines = [f"{r.title}: {r.base} -> {r.head}", "", fmt(header), fmt(["-" * w for w in widths]), *map(fmt, body)]
+    title = f"{r.title}: {r.base} -> {r.head}" if r.gate else f"{r.title} ({r.base}); ratio = subject / baseline"
+    lines = [title, "", fmt(header), fmt(["-" * w for w in widths]), *map(fmt, body)]
     for label, items in (("only in base", r.only_base), ("only in head", r.only_head)):
         if items:
             lines.append(f"{label}: " + ", ".join(f"{s.python} {s.name}" for s in items))
@@ -122,12 +123,14 @@ def render_markdown(r: Report) -> str:
     ordered = changed_first(r.judgements)
     changed = [j for j in ordered if j.changed or j.verdict == "failed"]
     rest = [j for j in ordered if j not in changed]
+    rest_label = "unchanged" if r.gate else "not significant"
     verdict = ("regression" if r.regression else "no regression") if r.gate else "comparison"
-    lines = [f"### {r.title}: {verdict} ({r.summary()})", "", f"`{r.base}` → `{r.head}`", ""]
+    lines = [f"### {r.title}: {verdict} ({r.summary()})", "",
+             f"`{r.base}` → `{r.head}`" if r.gate else f"`{r.base}`, ratio = subject / baseline", ""]
     if changed:
         lines += _md_table(r, changed) + [""]
     if rest:
-        lines += [f"<details><summary>{len(rest)} unchanged</summary>", "", *_md_table(r, rest), "", "</details>", ""]
+        lines += [f"<details><summary>{len(rest)} {rest_label}</summary>", "", *_md_table(r, rest), "", "</details>", ""]
     for label, items in (("Only in base", r.only_base), ("Only in head", r.only_head)):
         if items:
             lines.append(f"{label}: " + ", ".join(f"`{s.python} {s.name}`" for s in items))

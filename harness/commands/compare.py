@@ -123,7 +123,11 @@ def build_report(args: argparse.Namespace) -> Report:
         side = _filter(load_side(sides[0], args.results_dir, args.machine), args)
         baselines = csv_list(args.baseline) or []
         pairs = baseline_pairs(side, args.subject, baselines)
-        return Report(f"{args.subject} vs {', '.join(baselines)}", side.arg, "", cfg, judge(pairs, cfg), gate=False)
+        judgements = judge(pairs, cfg)
+        for j in judgements:
+            if j.verdict == "unchanged":
+                j.verdict = "n.s."  # two backends are not "unchanged": the difference is not significant
+        return Report(f"{args.subject} vs {', '.join(baselines)}", side.arg, "", cfg, judgements, gate=False)
     if len(sides) == 1:
         rng = split_range(sides[0])
         if rng is None:
