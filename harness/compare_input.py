@@ -248,7 +248,8 @@ def baseline_pairs(side: Side, subject: str, baselines: list[str]) -> list[Pair]
                 tag = lambda s: s.backend + (f"[{s.transport}]" if s.transport else "")  # noqa: E731
                 what = subj.labels.get("scenario") or subj.labels.get("benchmark", "")
                 param = subj.labels.get("param") or ""
-                name = f"{what}{f'[{param}]' if param else ''} {tag(subj)} / {tag(base)}"
+                layer = subj.labels.get("layer", "")
+                name = f"{layer + '.' if layer else ''}{what}{f'[{param}]' if param else ''} {tag(subj)} / {tag(base)}"
                 if side.kind == "asv":
                     name = f"{subj.name} / {base_name}"
                 key = (*group, subj.transport, subject, base_name)
