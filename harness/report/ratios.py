@@ -61,7 +61,10 @@ def figure(ratios: list[dict[str, object]]) -> Figure | None:
     transports = {r[2] for r in rows}
     conds = {c for _, c in cols}
     baselines = [b for b in SUBINT_BASELINES if any(r["baseline"] == b for r in ratios)]
-    fig = new_figure(max(7.5, 0.95 * len(cols) * len(baselines) + 2.8), 1.0 + 0.55 * len(rows) + 0.9)
+    longest = max(len(_row_label(*r, layers, transports)) for r in rows)
+    # Room per cell (~1.1 in, a panel title needs two), plus the row labels on the left.
+    width = max(7.5, max(1.1 * len(cols), 2.1) * len(baselines) + 0.075 * longest + 2.0)
+    fig = new_figure(width, 1.0 + 0.55 * len(rows) + 0.9)
     axes = fig.subplots(1, len(baselines), sharey=True, squeeze=False)[0]
     norm = Normalize(-CLIP, CLIP)
     cmap = "RdBu_r"
