@@ -6,7 +6,7 @@ VENV   ?= .venv
 PY      = $(VENV)/bin/python
 STAMP   = $(VENV)/.installed
 
-.PHONY: setup pythons run quick test clean
+.PHONY: setup pythons run quick report test clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,9 @@ run: setup pythons
 
 quick: setup
 	$(PY) -m harness run --quick
+
+report: setup
+	$(PY) -m harness report results/harness -o html/report
 
 test: setup pythons
 	$(PY) -m pytest $(PYTEST_ARGS)
