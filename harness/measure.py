@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import statistics
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -275,10 +276,19 @@ async def _alternate(sessions: dict[str, Any], quantity: str, cfg: JobConfig, re
 
 def ratio_samples(layer: str, numerator: str, denominator: str, quantity: str,
                   cfg: JobConfig | None = None) -> list[float]:
-    """Paired ratios ``numerator[i] / denominator[i]`` of interleaved samples,
-    to 4 significant digits (asv prints a dimensionless value in full)."""
+    """Paired ratios of interleaved samples, to 4 significant digits (asv
+    prints a dimensionless value in full).
+
+    A spawn ratio is ``numerator[i] / denominator[i]``.  A single round trip
+    is microseconds and noisy (CV 0.3-0.5), so an RPC ratio is taken per group
+    of ``RPC_PER_VALUE`` interleaved round trips, median over median: one
+    ratio per value, as one spawn sample per value.
+    """
     got = interleaved(layer, [numerator, denominator], quantity, cfg)
-    return [float(f"{a / b:.4g}") for a, b in zip(got[numerator], got[denominator]) if b > 0]
+    a, b = got[numerator], got[denominator]
+    k = RPC_PER_VALUE if quantity == "rpc_rtt" else 1
+    pairs = [(statistics.median(a[i:i + k]), statistics.median(b[i:i + k])) for i in range(0, min(len(a), len(b)), k)]
+    return [float(f"{x / y:.4g}") for x, y in pairs if y > 0]
 
 
 def asv_result(values: list[float]) -> dict[str, Any]:

