@@ -57,6 +57,7 @@ from harness.results import ResultWriter, load_file
 from harness.runner import CellSpec, Plan, Runner
 from harness.scenarios import JobConfig
 from harness.stats import median
+from harness.sysinfo import load_avg_1min
 
 SCENARIO = "spawn_warm"  # spawn to ready, a warm session: what the canary delays
 POWER_TARGET = 0.95
@@ -158,12 +159,13 @@ class Collector:
         self.runner.plan.extra_env = {canary.ENV_VAR: spec}
         cell = CellSpec(self.interp, "floor", cond.backend, "spawn", self.transport[cond.backend])
         t0 = time.monotonic()
+        load = load_avg_1min()
         output = self.runner.run_worker(cell)
         record = {"layer": "floor", "backend": cond.backend, "job": "spawn", "transport": cell.transport,
                   "round": round_no, "duration": round(time.monotonic() - t0, 3), "python_tag": self.interp.tag}
         w = self.writer(cond)
         w.add(record, output, {**self.runner.machine, "date": time.strftime("%Y-%m-%dT%H:%M:%S"),
-                               "canary": spec or "none"})
+                               "load_avg_1min": load, "canary": spec or "none"})
         w.save()
         self.workers += 1
         values = next((s["values"] for s in output.get("benchmarks", []) if s.get("scenario") == SCENARIO), None)

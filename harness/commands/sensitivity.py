@@ -173,7 +173,10 @@ def main(args: argparse.Namespace) -> int:
         for k in sides:
             log(f"{b}: judging {pairs} resampled comparisons per condition, {k} runs a side")
             results.append(evaluate(cs, cfg, k, pairs, seed=args.seed, python=python or cs[0].python))
-    save_summary(out_dir, results, {"gate": cfg.describe(), "pairs": pairs})
+    if args.from_dir is None or args.output is not None:  # re-judging never overwrites the original summary
+        out_dir = args.output or out_dir
+        out_dir.mkdir(parents=True, exist_ok=True)
+        save_summary(out_dir, results, {"gate": cfg.describe(), "pairs": pairs})
     if args.json:
         json.dump({"dir": str(out_dir), "gate": cfg.describe(), "backends": [r.as_json() for r in results]},
                   sys.stdout, indent=1)
