@@ -99,6 +99,11 @@ class Runner:
         self._tmp = Path(tempfile.mkdtemp(prefix=f"spawn-harness-{self.run_id}-"))
         self.machine = machine_metadata()
 
+    def close(self) -> None:
+        """Remove the run's scratch directory (specs, worker outputs, XDG dir).
+        ``run`` does this itself; callers driving ``run_worker`` directly call it."""
+        shutil.rmtree(self._tmp, ignore_errors=True)
+
     # -- environment -----------------------------------------------------
     def worker_env(self, interp: Interpreter, fresh_cache: Path | None = None,
                    measuring: bool = True) -> dict[str, str]:
@@ -311,6 +316,6 @@ class Runner:
             procs.kill_marked(self.run_id)
             for w in writers.values():
                 w.save()
-            shutil.rmtree(self._tmp, ignore_errors=True)
+            self.close()
             outcome.cells = [c for w in writers.values() for c in w.cells]
         return outcome

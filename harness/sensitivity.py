@@ -40,7 +40,6 @@ from __future__ import annotations
 import json
 import math
 import re
-import shutil
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -177,7 +176,7 @@ class Collector:
 
     def close(self) -> None:
         procs.kill_marked(self.runner.run_id)
-        shutil.rmtree(self.runner._tmp, ignore_errors=True)  # what Runner.run's finally does
+        self.runner.close()
 
 
 def collect(interp: Interpreter, backends: list[str], delays: list[str], rounds: int, cfg: JobConfig,
