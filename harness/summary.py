@@ -107,7 +107,14 @@ def tractor_vs_floor(rs: ResultSet) -> list[dict[str, Any]]:
         if c.layer == "floor":
             floors.setdefault((c.python, c.backend, c.scenario, c.param), []).append(c)
     out: list[dict[str, Any]] = []
-    for c in sorted((c for c in cells if c.layer == "tractor"), key=lambda c: c.key):
+    def order(c: Cell) -> tuple[Any, ...]:
+        num = int("".join(ch for ch in c.param if ch.isdigit()) or 0)
+        scale = 1 << 20 if "MiB" in c.param else 1 << 10 if "KiB" in c.param else 1
+        rank = ("spawn_cold", "spawn_warm", "teardown", "rpc_rtt", "stream", "fanout", "memory_uss", "memory_rss")
+        return (c.python, c.backend, c.transport, rank.index(c.scenario) if c.scenario in rank else 99,
+                c.scenario, num * scale)
+
+    for c in sorted((c for c in cells if c.layer == "tractor"), key=order):
         base = floor_for(c.backend)
         twins = floors.get((c.python, base or "", c.scenario, c.param), [])
         if not twins:
