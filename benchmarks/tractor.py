@@ -1,9 +1,9 @@
 """tractor benchmarks: tractor's own spawn backends, when tractor is importable.
 
-The parameter list is fixed (the spawn methods tractor's branches have had) so
-that asv's history keeps one series per method across commits and branches; a
-method the installed tractor lacks, or a missing tractor, is an asv skip.
-Methods a newer tractor adds are appended.
+The parameter list is what the installed tractor's spawn registry holds (asv
+keys results by parameter value, so a method a branch adds or drops only adds
+or ends its own series).  Without a working tractor the single placeholder
+parameter makes every benchmark an asv skip.
 """
 
 from __future__ import annotations
@@ -13,8 +13,7 @@ from harness import measure
 from benchmarks._suite import _Fanout, _Memory, _Rpc, _Spawn, _Stream, _SubintRatios
 
 LAYER = "tractor"
-#: tractor's ``SpawnMethodKey`` values across main and the subint branches.
-KNOWN = ["trio", "mp_spawn", "mp_forkserver", "subint", "subint_fork", "subint_forkserver"]
+NO_TRACTOR = "no-tractor"
 
 
 def _backends() -> list[str]:
@@ -22,7 +21,7 @@ def _backends() -> list[str]:
         found = list(measure.backends(LAYER))
     except Exception:  # noqa: BLE001 - no (working) tractor: its benchmarks skip
         found = []
-    return KNOWN + [name for name in found if name not in KNOWN]
+    return found or [NO_TRACTOR]
 
 
 BACKENDS = _backends()
