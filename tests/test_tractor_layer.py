@@ -71,7 +71,7 @@ def test_spawn_module_takes_the_first_layout_that_has_a_registry(monkeypatch: py
 NOT_IMPL = "The `x` backend is blocked at the CPython level.\n\nSee the long analysis below."
 
 
-def test_not_implemented_inside_a_group_is_a_gate_with_its_first_paragraph() -> None:
+def test_not_implemented_inside_a_group_is_a_gate_with_its_first_line() -> None:
     group = BaseExceptionGroup("actor nursery", [ValueError("other"), NotImplementedError(NOT_IMPL)])
     assert registry.gate_message(RuntimeError("wrapper")) is None
     outer = RuntimeError("root actor crashed")
@@ -81,7 +81,7 @@ def test_not_implemented_inside_a_group_is_a_gate_with_its_first_paragraph() -> 
 
 def test_only_runtime_errors_that_say_requires_python_are_gates() -> None:
     assert registry.gate_message(RuntimeError("Spawn method 'subint' requires Python 3.14+.\nmore")) == \
-        "tractor: RuntimeError: Spawn method 'subint' requires Python 3.14+. more"
+        "tractor: RuntimeError: Spawn method 'subint' requires Python 3.14+."
     assert registry.gate_message(RuntimeError("connection reset")) is None
     assert registry.gate_message(ValueError("requires Python 3.14+")) is None
 

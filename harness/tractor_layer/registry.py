@@ -54,10 +54,11 @@ def spawn_keys(module: ModuleType) -> list[str]:
     return keys
 
 
-def first_paragraph(text: str, limit: int = 400) -> str:
-    """tractor's gate messages run to many lines; keep the first paragraph, on one line."""
-    para = text.strip().split("\n\n", 1)[0]
-    one = " ".join(para.split())
+def first_line(text: str, limit: int = 400) -> str:
+    """tractor's gate messages run to many lines (analysis, links); the first
+    line is the sentence that says why, so that is what a result records."""
+    line = next((ln for ln in text.strip().splitlines() if ln.strip()), "")
+    one = " ".join(line.split())
     return one if len(one) <= limit else one[: limit - 3] + "..."
 
 
@@ -74,7 +75,7 @@ def gate_message(exc: BaseException) -> str | None:
         if isinstance(e, NotImplementedError) or (
             type(e) is RuntimeError and any(g in str(e).lower() for g in RUNTIME_GATES)
         ):
-            return f"tractor: {type(e).__name__}: {first_paragraph(str(e))}"
+            return f"tractor: {type(e).__name__}: {first_line(str(e))}"
         if isinstance(e, BaseExceptionGroup):
             stack.extend(e.exceptions)
         for linked in (e.__cause__, e.__context__):
@@ -96,7 +97,7 @@ def check_key(module: ModuleType, key: str) -> Availability:
         setter(key)
     except (RuntimeError, NotImplementedError, ValueError) as exc:
         if isinstance(exc, ValueError):
-            return Availability.no(f"tractor: ValueError: {first_paragraph(str(exc))}")
+            return Availability.no(f"tractor: ValueError: {first_line(str(exc))}")
         reason = gate_message(exc)
         if reason is None:
             raise
