@@ -133,15 +133,17 @@ async def job_spawn(session: Session, cfg: JobConfig, rec: Recorder) -> None:
     t, child = await _spawn(session, rec, cfg, "spawn_cold")
     cold.values.append(t)
     down.warmups.append(await _stop(child, rec, cfg, "spawn_cold"))
+    phases: dict[str, Series] = {}
     for i in range(cfg.warmups + cfg.values):
         t, child = await _spawn(session, rec, cfg, "spawn_warm")
         d = await _stop(child, rec, cfg, "teardown")
-        if i < cfg.warmups:
-            warm.warmups.append(t)
-            down.warmups.append(d)
-        else:
-            warm.values.append(t)
-            down.values.append(d)
+        warming = i < cfg.warmups
+        (warm.warmups if warming else warm.values).append(t)
+        (down.warmups if warming else down.values).append(d)
+        for phase, seconds in child.phases.items():
+            if phase not in phases:
+                phases[phase] = rec.new(phase)
+            (phases[phase].warmups if warming else phases[phase].values).append(seconds)
     rec.done()
 
 

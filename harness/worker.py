@@ -138,6 +138,7 @@ def run_job(spec: dict[str, Any], out_path: str) -> int:
                 out["session_exit"] = "clean"
 
         trio.run(main)
+        save()
     except BaseException as exc:  # noqa: BLE001 - every outcome is recorded
         hung = _find(exc, Hung)
         unavailable = _find(exc, Unavailable)

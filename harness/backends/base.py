@@ -36,6 +36,10 @@ class Child(abc.ABC):
 
     #: OS pid of the child process, or None when it lives in the parent's process.
     pid: int | None = None
+    #: Named parts of the spawn, in seconds, where a backend can tell them apart
+    #: (tractor: ``start_actor`` returned, before the first RPC answered).
+    #: Scenarios record each as a series of its own beside ``spawn_warm``.
+    phases: dict[str, float] = {}
 
     @abc.abstractmethod
     async def rpc(self, payload: bytes) -> bytes:
