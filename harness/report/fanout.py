@@ -23,7 +23,7 @@ from harness.report.data import (
     CONDITION_LABELS, ReportData, backend_sort_key, layer_sort_key, parse_fanout, python_label, series_key,
     series_labels, sort_series,
 )
-from harness.report.model import Section, Table
+from harness.report.model import Section, Table, figure_section
 from harness.report.style import backend_color, figure_legend, grid, mpl_text, new_figure, plain_log_ticks
 from harness.stats import median
 
@@ -171,17 +171,10 @@ def table(data: ReportData) -> Table:
 
 def section(data: ReportData) -> Section:
     cond = CONDITION_LABELS.get(data.primary_condition, data.primary_condition)
-    sec = Section(
-        id="fanout",
-        title="Fan-out scaling",
-        lead=("Time until N children started at once are all ready, on log-log axes: a straight line of "
-              "slope k means T ∝ N^k. k ≈ 1: the spawns queue behind each other; k < 1: they overlap; "
-              f"k > 1: they contend. Lines join medians, faint dots are samples ({cond})."),
+    return figure_section(
+        "fanout", "Fan-out scaling",
+        ("Time until N children started at once are all ready, on log-log axes: a straight line of "
+         "slope k means T ∝ N^k. k ≈ 1: the spawns queue behind each other; k < 1: they overlap; "
+         f"k > 1: they contend. Lines join medians, faint dots are samples ({cond})."),
+        figure(data), lambda: table(data), "No fan-out samples in these results.",
     )
-    fig = figure(data)
-    if fig is None:
-        sec.notes.append("No fan-out samples in these results.")
-        return sec
-    sec.figures["fanout"] = fig
-    sec.tables.append(table(data))
-    return sec

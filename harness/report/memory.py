@@ -14,7 +14,7 @@ from matplotlib.artist import Artist
 from matplotlib.figure import Figure
 
 from harness.report.data import CONDITION_LABELS, ReportData, python_label, series_key, series_labels, sort_series
-from harness.report.model import Section, Table
+from harness.report.model import Section, Table, figure_section
 from harness.report.style import backend_color, figure_legend, mpl_text, new_figure
 from harness.stats import format_value, median
 
@@ -77,17 +77,10 @@ def table(data: ReportData) -> Table:
 
 def section(data: ReportData) -> Section:
     cond = CONDITION_LABELS.get(data.primary_condition, data.primary_condition)
-    sec = Section(
-        id="memory",
-        title="Memory per child",
-        lead=("What each child costs: USS counts only the pages that child alone holds, RSS includes "
-              "pages shared with the parent (fork's copy-on-write pages, shared libraries). For "
-              f"sub-interpreters it is the parent's growth per child. Bars are medians, dots samples ({cond})."),
+    return figure_section(
+        "memory", "Memory per child",
+        ("What each child costs: USS counts only the pages that child alone holds, RSS includes "
+         "pages shared with the parent (fork's copy-on-write pages, shared libraries). For "
+         f"sub-interpreters it is the parent's growth per child. Bars are medians, dots samples ({cond})."),
+        figure(data), lambda: table(data), "No memory samples in these results.",
     )
-    fig = figure(data)
-    if fig is None:
-        sec.notes.append("No memory samples in these results.")
-        return sec
-    sec.figures["memory"] = fig
-    sec.tables.append(table(data))
-    return sec

@@ -8,6 +8,7 @@ pre-escaped: each renderer escapes for its own format.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from matplotlib.figure import Figure
@@ -45,3 +46,16 @@ class Headline:
     value: str
     detail: str
     tone: str = "neutral"  # neutral | good | warn
+
+
+def figure_section(id: str, title: str, lead: str, fig: Figure | None,
+                   table: Callable[[], Table], empty: str) -> Section:
+    """A section of one figure (keyed by the section id) and its table, or a
+    note saying the results hold nothing to draw."""
+    sec = Section(id=id, title=title, lead=lead)
+    if fig is None:
+        sec.notes.append(empty)
+        return sec
+    sec.figures[id] = fig
+    sec.tables.append(table())
+    return sec

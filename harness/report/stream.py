@@ -16,7 +16,7 @@ from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 from harness.report.data import (
     CONDITION_LABELS, ReportData, parse_size, python_label, series_key, series_labels, sort_series,
 )
-from harness.report.model import Section, Table
+from harness.report.model import Section, Table, figure_section
 from harness.report.style import backend_color, figure_legend, grid, mpl_text, new_figure, plain_log_ticks
 from harness.results import format_param
 from harness.stats import median, quantile
@@ -100,17 +100,10 @@ def table(data: ReportData) -> Table:
 
 def section(data: ReportData) -> Section:
     cond = CONDITION_LABELS.get(data.primary_condition, data.primary_condition)
-    sec = Section(
-        id="stream",
-        title="Stream throughput",
-        lead=("Megabytes per second a child streams back to its parent, by message size. Small payloads measure "
-              "per-message overhead, large ones the copy path. Points are medians, bars the "
-              f"interquartile range ({cond})."),
+    return figure_section(
+        "stream", "Stream throughput",
+        ("Megabytes per second a child streams back to its parent, by message size. Small payloads measure "
+         "per-message overhead, large ones the copy path. Points are medians, bars the "
+         f"interquartile range ({cond})."),
+        figure(data), lambda: table(data), "No stream samples in these results.",
     )
-    fig = figure(data)
-    if fig is None:
-        sec.notes.append("No stream samples in these results.")
-        return sec
-    sec.figures["stream"] = fig
-    sec.tables.append(table(data))
-    return sec
