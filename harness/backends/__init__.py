@@ -10,7 +10,7 @@ def floor_backends() -> dict[str, Backend]:
     from harness.backends.floor_exec import ExecBackend
     from harness.backends.floor_fork import ForkBackend
     from harness.backends.floor_mp import MpForkserverBackend, MpSpawnBackend
-    from harness.backends.floor_subint import SubintBackend
+    from harness.backends.floor_subint import SubintBackend, SubintPrivateBackend
 
     backends: list[Backend] = [
         ExecBackend(),
@@ -18,6 +18,7 @@ def floor_backends() -> dict[str, Backend]:
         MpForkserverBackend(),
         ForkBackend(),
         SubintBackend(),
+        SubintPrivateBackend(),
     ]
     return {b.name: b for b in backends}
 

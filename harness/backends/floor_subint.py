@@ -1,5 +1,8 @@
 """``subint`` floor: a bare PEP 734 sub-interpreter on its own thread.
 
+``subint_private`` does the same through 3.13's private ``_interpreters``
+module (sockets only): a separate name, never passed off as ``subint``.
+
 Over ``queue`` (the default) the child runs :func:`harness.childside.serve_queue`
 on two ``concurrent.interpreters`` queues; over ``tcp``/``uds`` it runs the same
 socket loop as the process floors, dialling back to the parent's rendezvous as
@@ -45,23 +48,48 @@ def _interpreters() -> Any:
 
 
 class Interp:
-    """A sub-interpreter running ``code`` on a daemon thread."""
+    """A sub-interpreter running ``code`` on a daemon thread (public PEP 734 API)."""
 
     def __init__(self, code: str, backend: str, **names: Any) -> None:
-        self.interp = _interpreters().create()
-        paths = "\0".join(p for p in sys.path if p)
-        self.interp.prepare_main(_harness_paths=paths, _harness_backend=backend, **names)
-        self.thread = threading.Thread(target=self.interp.exec, args=(code,), daemon=True)
+        self._create(_harness_paths="\0".join(p for p in sys.path if p), _harness_backend=backend, **names)
+        self.thread = threading.Thread(target=self._exec, args=(code,), daemon=True)
         self.thread.start()
+
+    def _create(self, **names: Any) -> None:
+        self.interp = _interpreters().create()
+        self.interp.prepare_main(**names)
+
+    def _exec(self, code: str) -> None:
+        self.interp.exec(code)
+
+    def _close(self) -> None:
+        self.interp.close()
 
     def join_and_close(self) -> None:
         self.thread.join(_STOP_GRACE)
         if self.thread.is_alive():
             raise TimeoutError("sub-interpreter did not return after STOP")
-        self.interp.close()
+        self._close()
 
     async def wait(self) -> None:
         await trio.to_thread.run_sync(self.join_and_close, abandon_on_cancel=True)
+
+
+class PrivateInterp(Interp):
+    """The same through CPython 3.13's private ``_interpreters`` module."""
+
+    def _create(self, **names: Any) -> None:
+        import _interpreters  # type: ignore[import-not-found]
+
+        self._api = _interpreters
+        self.id = _interpreters.create()  # "isolated" config: own GIL, like the public API
+        _interpreters.set___main___attrs(self.id, names)
+
+    def _exec(self, code: str) -> None:
+        self._api.exec(self.id, code)
+
+    def _close(self) -> None:
+        self._api.destroy(self.id)
 
 
 class SubintQueueChild(Child):
@@ -123,15 +151,20 @@ class SubintQueueSession(Session):
 
 class SubintSocketSession(SocketSession):
     in_process = True
+    interp_class: type[Interp] = Interp
 
     async def _start(self, token: str) -> ProcessHandle:
         family, address, token, backend = self.child_args(token)
 
         def start() -> Interp:
-            return Interp(_SOCKET_CODE, backend, _family=family, _address=address, _token=token)
+            return self.interp_class(_SOCKET_CODE, backend, _family=family, _address=address, _token=token)
 
         interp = await trio.to_thread.run_sync(start)
         return ProcessHandle(None, interp.wait)
+
+
+class PrivateSubintSocketSession(SubintSocketSession):
+    interp_class = PrivateInterp
 
 
 class SubintBackend(Backend):
@@ -154,3 +187,22 @@ class SubintBackend(Backend):
             return
         async with open_rendezvous(transport) as rendezvous:
             yield SubintSocketSession(rendezvous, self.name)
+
+
+class SubintPrivateBackend(Backend):
+    """sub-interpreter through CPython's private _interpreters module (3.13), socket channel."""
+
+    name = "subint_private"
+    transports = ("tcp", "uds")
+
+    def availability(self) -> Availability:
+        try:
+            import _interpreters  # type: ignore[import-not-found]  # noqa: F401
+        except ImportError:
+            return Availability.no("requires CPython 3.13+ (private _interpreters module)")
+        return Availability.ok()
+
+    @asynccontextmanager
+    async def session(self, transport: str) -> AsyncIterator[Session]:
+        async with open_rendezvous(transport) as rendezvous:
+            yield PrivateSubintSocketSession(rendezvous, self.name)
