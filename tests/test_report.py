@@ -344,8 +344,10 @@ def test_figures_titled_with_unit_labels_and_layers_side_by_side(
             bar = next(ax for ax in fig.axes if ax.get_label() == "<colorbar>")
             assert UNIT.search(bar.get_ylabel()), bar.get_ylabel()
     # floor and tractor side by side, warm and cold: four legend entries in the spawn figure.
-    legend = [t.get_text() for ax in figures["spawn_warm"].axes if ax.get_legend()
-              for t in ax.get_legend().get_texts()]
+    # (in a spare panel when the grid has one, else under the grid as a figure legend)
+    spawn_fig = figures["spawn_warm"]
+    legends = [ax.get_legend() for ax in spawn_fig.axes if ax.get_legend()] + list(spawn_fig.legends)
+    legend = [t.get_text() for lg in legends for t in lg.get_texts()]
     assert legend == ["floor · warm .pyc", "floor · cold .pyc", "tractor · warm .pyc"], legend
     # The tractor twin is 3x its floor, and the overhead table says so.
     over = spawn.tractor_table(data)
