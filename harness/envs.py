@@ -19,12 +19,9 @@ from pathlib import Path
 
 from harness.errors import UsageError
 from harness.pythons import Interpreter, inspect
+from harness.sysinfo import cache_dir
 
 FLOOR_REQUIREMENTS = ["trio>=0.25"]
-
-
-def cache_dir() -> Path:
-    return Path(os.environ.get("SPAWN_HARNESS_CACHE", Path.home() / ".cache" / "spawn-harness"))
 
 
 def find_uv() -> str | None:

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import UsageError
+from harness.sysinfo import cache_dir
 
 SUPPORTED_MINORS = range(11, 16)  # the worker needs 3.11+ (exception groups)
 
@@ -108,8 +109,7 @@ def current() -> Interpreter:
 
 
 def provisioned_bin_dir() -> Path:
-    base = Path(os.environ.get("SPAWN_HARNESS_CACHE", Path.home() / ".cache" / "spawn-harness"))
-    return base / "bin"
+    return cache_dir() / "bin"
 
 
 def _candidates() -> list[tuple[str, str]]:

@@ -30,13 +30,9 @@ from harness.progress import Progress
 from harness.pythons import Interpreter
 from harness.results import ResultWriter
 from harness.scenarios import JobConfig
-from harness.sysinfo import BYTECODE_ENV, load_avg_1min, machine_metadata
+from harness.sysinfo import BYTECODE_ENV, cache_dir, load_avg_1min, machine_metadata
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-
-
-def cache_dir() -> Path:
-    return Path(os.environ.get("SPAWN_HARNESS_CACHE", Path.home() / ".cache" / "spawn-harness"))
 
 
 @dataclass

@@ -17,6 +17,13 @@ from typing import Any
 from harness import __version__
 
 BYTECODE_ENV = "SPAWN_HARNESS_BYTECODE"
+CACHE_ENV = "SPAWN_HARNESS_CACHE"
+
+
+def cache_dir() -> Path:
+    """Where the harness keeps what outlives a run: provisioned Pythons, venvs,
+    the primed bytecode cache, tractor sources (``$SPAWN_HARNESS_CACHE``)."""
+    return Path(os.environ.get(CACHE_ENV, Path.home() / ".cache" / "spawn-harness"))
 
 
 def is_free_threaded() -> bool:

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness.envs import cache_dir
+from harness.sysinfo import cache_dir
 from harness.errors import UsageError
 
 #: Directory names never copied out of a non-git source tree.
