@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 
 import trio
 
-from harness.backends.base import Availability, Backend, Session
-from harness.backends.socket_child import ProcessHandle, SocketSession, open_rendezvous
+from harness.backends.base import Availability
+from harness.backends.socket_child import ProcessHandle, SocketBackend, SocketSession
 
 
 class ExecSession(SocketSession):
@@ -23,15 +21,11 @@ class ExecSession(SocketSession):
         return ProcessHandle(proc.pid, wait)
 
 
-class ExecBackend(Backend):
+class ExecBackend(SocketBackend):
     """exec a fresh python (sys.executable -m harness.childside), child connects back."""
 
     name = "trio"
+    session_class = ExecSession
 
     def availability(self) -> Availability:
         return Availability.ok()
-
-    @asynccontextmanager
-    async def session(self, transport: str) -> AsyncIterator[Session]:
-        async with open_rendezvous(transport) as rendezvous:
-            yield ExecSession(rendezvous, self.name)

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 
 from harness import childside
-from harness.backends.base import Availability, Backend, Session
+from harness.backends.base import Availability
 from harness.backends.pidwait import wait_pid
-from harness.backends.socket_child import ProcessHandle, SocketSession, open_rendezvous
+from harness.backends.socket_child import ProcessHandle, SocketBackend, SocketSession
 
 
 class ForkSession(SocketSession):
@@ -36,10 +34,11 @@ class ForkSession(SocketSession):
         return ProcessHandle(pid, wait)
 
 
-class ForkBackend(Backend):
+class ForkBackend(SocketBackend):
     """os.fork() of the worker, child connects back; no exec, no imports."""
 
     name = "fork"
+    session_class = ForkSession
 
     def availability(self) -> Availability:
         if not hasattr(os, "fork"):
@@ -47,8 +46,3 @@ class ForkBackend(Backend):
         if not hasattr(os, "pidfd_open"):
             return Availability.no("needs os.pidfd_open (Linux 5.3+) to reap without blocking")
         return Availability.ok()
-
-    @asynccontextmanager
-    async def session(self, transport: str) -> AsyncIterator[Session]:
-        async with open_rendezvous(transport) as rendezvous:
-            yield ForkSession(rendezvous, self.name)

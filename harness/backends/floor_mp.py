@@ -10,18 +10,17 @@ the *cold* sample, as it does for a real program.
 from __future__ import annotations
 
 import multiprocessing
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 
 import trio
 
 from harness import childside
-from harness.backends.base import Availability, Backend, Session
-from harness.backends.socket_child import ProcessHandle, SocketSession, open_rendezvous
+from harness.backends.base import Availability
+from harness.backends.rendezvous import Rendezvous
+from harness.backends.socket_child import ProcessHandle, SocketBackend, SocketSession
 
 
 class MpSession(SocketSession):
-    def __init__(self, rendezvous, backend: str, method: str) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, rendezvous: Rendezvous, backend: str, method: str) -> None:
         super().__init__(rendezvous, backend)
         self._ctx = multiprocessing.get_context(method)
 
@@ -38,7 +37,7 @@ class MpSession(SocketSession):
         return ProcessHandle(proc.pid, wait)
 
 
-class MpBackend(Backend):
+class MpBackend(SocketBackend):
     method: str
 
     def availability(self) -> Availability:
@@ -46,10 +45,8 @@ class MpBackend(Backend):
             return Availability.no(f"multiprocessing start method {self.method!r} is not available on this platform")
         return Availability.ok()
 
-    @asynccontextmanager
-    async def session(self, transport: str) -> AsyncIterator[Session]:
-        async with open_rendezvous(transport) as rendezvous:
-            yield MpSession(rendezvous, self.name, self.method)
+    def make_session(self, rendezvous: Rendezvous) -> SocketSession:
+        return MpSession(rendezvous, self.name, self.method)
 
 
 class MpSpawnBackend(MpBackend):

@@ -22,8 +22,8 @@ from typing import Any
 import trio
 
 from harness import childside, wire
-from harness.backends.base import Availability, Backend, Child, Session
-from harness.backends.socket_child import ProcessHandle, SocketSession, open_rendezvous
+from harness.backends.base import Availability, Child, Session
+from harness.backends.socket_child import ProcessHandle, SocketBackend, SocketSession
 
 REQUIRES = "requires Python 3.14+ (concurrent.interpreters, PEP 734)"
 
@@ -167,11 +167,12 @@ class PrivateSubintSocketSession(SubintSocketSession):
     interp_class = PrivateInterp
 
 
-class SubintBackend(Backend):
+class SubintBackend(SocketBackend):
     """PEP 734 sub-interpreter (concurrent.interpreters) on its own thread."""
 
     name = "subint"
     transports = ("queue", "tcp", "uds")
+    session_class = SubintSocketSession
 
     def availability(self) -> Availability:
         try:
@@ -185,15 +186,16 @@ class SubintBackend(Backend):
         if transport == "queue":
             yield SubintQueueSession(self.name)
             return
-        async with open_rendezvous(transport) as rendezvous:
-            yield SubintSocketSession(rendezvous, self.name)
+        async with super().session(transport) as session:
+            yield session
 
 
-class SubintPrivateBackend(Backend):
+class SubintPrivateBackend(SocketBackend):
     """sub-interpreter through CPython's private _interpreters module (3.13), socket channel."""
 
     name = "subint_private"
     transports = ("tcp", "uds")
+    session_class = PrivateSubintSocketSession
 
     def availability(self) -> Availability:
         try:
@@ -201,8 +203,3 @@ class SubintPrivateBackend(Backend):
         except ImportError:
             return Availability.no("requires CPython 3.13+ (private _interpreters module)")
         return Availability.ok()
-
-    @asynccontextmanager
-    async def session(self, transport: str) -> AsyncIterator[Session]:
-        async with open_rendezvous(transport) as rendezvous:
-            yield PrivateSubintSocketSession(rendezvous, self.name)

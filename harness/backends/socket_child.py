@@ -14,7 +14,7 @@ from contextlib import asynccontextmanager
 import trio
 
 from harness import wire
-from harness.backends.base import Child, Session, kill_pid
+from harness.backends.base import Backend, Child, Session, kill_pid
 from harness.backends.rendezvous import FramedStream, Rendezvous
 
 #: How long ``stop`` waits for a polite exit before it kills the child.
@@ -105,3 +105,19 @@ async def open_rendezvous(transport: str) -> AsyncIterator[Rendezvous]:
         finally:
             rendezvous.close()
             nursery.cancel_scope.cancel()
+
+
+class SocketBackend(Backend):
+    """A backend whose children dial back to a rendezvous: its session is the
+    listener plus ``session_class`` (override :meth:`make_session` for extra
+    arguments)."""
+
+    session_class: type[SocketSession]
+
+    def make_session(self, rendezvous: Rendezvous) -> SocketSession:
+        return self.session_class(rendezvous, self.name)
+
+    @asynccontextmanager
+    async def session(self, transport: str) -> AsyncIterator[Session]:
+        async with open_rendezvous(transport) as rendezvous:
+            yield self.make_session(rendezvous)
