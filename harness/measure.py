@@ -193,7 +193,7 @@ def interleaved(layer: str, names: list[str], quantity: str,
     result: dict[str, list[float]] = {}
 
     async def main() -> None:
-        from harness.scenarios import Hung, Recorder
+        from harness.scenarios import Recorder
 
         rec = Recorder()
         # As in the worker: one scope bounds opening the sessions, is lifted

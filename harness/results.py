@@ -219,7 +219,7 @@ class ResultSet:
         return sorted({c.python for c in self.cells.values()} | {s.get("python_tag", "") for s in self.statuses} - {""})
 
 
-def _cell_from_benchmark(bench: dict[str, Any], common: dict[str, Any], source: str) -> Cell:
+def _cell_from_benchmark(bench: dict[str, Any], common: dict[str, Any]) -> Cell:
     runs = bench.get("runs")
     if not isinstance(runs, list):
         raise ValueError("benchmark without runs")
@@ -263,7 +263,7 @@ def load_file(path: Path) -> ResultSet:
     common = data.get("metadata") or {}
     try:
         for bench in data["benchmarks"]:
-            cell = _cell_from_benchmark(bench, common, str(path))
+            cell = _cell_from_benchmark(bench, common)
             if cell.key in rs.cells:
                 rs.cells[cell.key].runs.extend(cell.runs)
             else:
